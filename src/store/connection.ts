@@ -1,0 +1,118 @@
+/**
+ * Opening the store: Kysely over better-sqlite3 (embedded default) or PostgreSQL (`pg`), with the same
+ * migrations run at start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { POSTGRES_DIALECT, SQLITE_DIALECT, type StoreDialect } from './dialect.js';
+import { withNormalizedErrors } from './db-errors.js';
+import { migrateToLatest } from './migrate.js';
+import type { Database } from './tables.js';
+
+/** An open store: the query builder, the dialect's capabilities, and `close()` (call it last at shutdown). */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  /** Human-readable location for logs, with any password removed. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `sqlite` (file `<dataDir>/datasync.db`), `sqlite:<path>`, `:memory:`, or a `postgres://` URL. */
+  database: string;
+  /** Data directory for the default SQLite file. Default `./data`. */
+  dataDir?: string;
+  /** PostgreSQL schema to use (created when missing); tests use one schema per test. Default `public`. */
+  pgSchema?: string;
+  /** Largest PostgreSQL pool size. Default 10. */
+  pgPoolSize?: number;
+  /** Run migrations on open. Default true. */
+  migrate?: boolean;
+}
+
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//.test(database);
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const store = isPostgresUrl(opts.database) ? await openPostgres(opts) : openSqlite(opts);
+  if (opts.migrate !== false) await migrateToLatest(store.db, store.dialect);
+  return store;
+}
+
+function sqlitePath(opts: OpenStoreOptions): string {
+  if (opts.database === ':memory:') return ':memory:';
+  if (opts.database.startsWith('sqlite:')) return opts.database.slice('sqlite:'.length);
+  return path.join(opts.dataDir ?? 'data', 'datasync.db');
+}
+
+function openSqlite(opts: OpenStoreOptions): Store {
+  const file = sqlitePath(opts);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const raw = new SqliteDatabase(file);
+  // WAL lets readers (exports, the dashboard) run while an import writes; NORMAL sync is durable at each
+  // checkpoint of WAL and is what makes batched imports fast; foreign keys are off by default in SQLite.
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 10000');
+  const db = new Kysely<Database>({ dialect: withNormalizedErrors(new SqliteDialect({ database: raw })) });
+  let closed = false;
+  return {
+    db,
+    dialect: SQLITE_DIALECT,
+    location: file,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+/** int8 (count(*), bigint columns) as JS numbers: our values stay far below 2^53. */
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+async function openPostgres(opts: OpenStoreOptions): Promise<Store> {
+  const schema = opts.pgSchema;
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad PostgreSQL schema name ${schema}`);
+  if (schema) {
+    const c = new pg.Client({ connectionString: opts.database });
+    await c.connect();
+    try {
+      await c.query(`create schema if not exists "${schema}"`);
+    } finally {
+      await c.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.database,
+    max: opts.pgPoolSize ?? 10,
+    types: pgTypes,
+    ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: withNormalizedErrors(new PostgresDialect({ pool })) });
+  await sql`select 1`.execute(db);
+  let closed = false;
+  return {
+    db,
+    dialect: POSTGRES_DIALECT,
+    location: redactUrl(opts.database) + (schema ? ` (schema ${schema})` : ''),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Migrations: one ordered list for both dialects, applied by Kysely's Migrator (it takes a lock so two
+ * processes starting together do not both migrate).
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDialect } from './dialect.js';
+import * as m0001 from './migrations/0001-initial.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>;
+type DialectMigration = { up(db: AnyDb, dialect: StoreDialect): Promise<void> };
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001-initial': m0001,
+};
+
+class DialectMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: StoreDialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, this.dialect) };
+    return out;
+  }
+}
+
+export async function migrateToLatest(db: AnyDb, dialect: StoreDialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: new DialectMigrationProvider(dialect) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
