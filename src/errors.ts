@@ -10,22 +10,37 @@
 /** Registry of every error code: code → default HTTP status and a one-line meaning (documented in docs/errors.md). */
 export const ERROR_CODES = {
   DS_INTERNAL: { status: 500, meaning: 'An unexpected internal error; details are in the server log only.' },
-  DS_CONFIG_INVALID: { status: 500, meaning: 'The configuration file or DATASYNC_* environment has problems.' },
+  DS_CONFIG_INVALID: {
+    status: 500,
+    meaning: 'The configuration file or DATASYNC_* environment has problems.',
+  },
   DS_USAGE: { status: 400, meaning: 'A command or request was called with missing or wrong arguments.' },
   DS_VALIDATION: { status: 400, meaning: 'A value given does not pass validation.' },
   DS_NOT_FOUND: { status: 404, meaning: 'The thing named does not exist (or is not visible to the caller).' },
   DS_DUPLICATE: { status: 409, meaning: 'The thing would duplicate a unique key (email, mobile, id, name).' },
   DS_CONFLICT: { status: 409, meaning: 'The request conflicts with the current state.' },
-  DS_FOREIGN_KEY: { status: 409, meaning: 'The thing refers to something that does not exist, or is still referred to.' },
+  DS_FOREIGN_KEY: {
+    status: 409,
+    meaning: 'The thing refers to something that does not exist, or is still referred to.',
+  },
   DS_UNAUTHORIZED: { status: 401, meaning: 'Missing or wrong credentials.' },
   DS_FORBIDDEN: { status: 403, meaning: 'The credentials do not allow this action or account.' },
-  DS_DB_UNAVAILABLE: { status: 503, meaning: 'The database cannot be reached; the operation can be retried.' },
+  DS_DB_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The database cannot be reached; the operation can be retried.',
+  },
 
   DS_EMAIL_INVALID: { status: 400, meaning: 'An email address does not have a valid syntax.' },
   DS_MOBILE_INVALID: { status: 400, meaning: 'A mobile number cannot be read as an international number.' },
-  DS_FIELD_UNKNOWN: { status: 400, meaning: 'A recipient field id is outside 1..39 or not defined for the account.' },
+  DS_FIELD_UNKNOWN: {
+    status: 400,
+    meaning: 'A recipient field id is outside 1..39 or not defined for the account.',
+  },
   DS_FIELD_TOO_LONG: { status: 400, meaning: 'A recipient field value is longer than 200 bytes.' },
-  DS_RECIPIENT_KEY_MISSING: { status: 400, meaning: 'A recipient has neither an email address nor a mobile number.' },
+  DS_RECIPIENT_KEY_MISSING: {
+    status: 400,
+    meaning: 'A recipient has neither an email address nor a mobile number.',
+  },
   DS_RECIPIENT_KEY_CONFLICT: {
     status: 409,
     meaning: 'The email and the mobile number given belong to two different existing recipients.',
@@ -39,15 +54,24 @@ export const ERROR_CODES = {
 
   DS_SFTP_AUTH_FAILED: { status: 401, meaning: 'SFTP login refused (wrong user, password or key).' },
   DS_SFTP_BANNED: { status: 403, meaning: 'The address is banned for a while after too many failed logins.' },
-  DS_SFTP_PATH_OUTSIDE: { status: 403, meaning: 'The path leaves the account space or contains refused characters.' },
+  DS_SFTP_PATH_OUTSIDE: {
+    status: 403,
+    meaning: 'The path leaves the account space or contains refused characters.',
+  },
   DS_SFTP_QUOTA: { status: 413, meaning: 'The file or the account space would exceed its quota.' },
   DS_SFTP_SESSION_LIMIT: { status: 429, meaning: 'Too many concurrent sessions for the user or the server.' },
 
   DS_IMPORT_INSTANCE_INVALID: { status: 400, meaning: 'An import instance definition is not valid.' },
   DS_IMPORT_NO_INSTANCE: { status: 404, meaning: 'No import instance matches the file.' },
   DS_IMPORT_FILE_EMPTY: { status: 422, meaning: 'The file is empty.' },
-  DS_IMPORT_HEADER_MISSING: { status: 422, meaning: 'The file has no header row, or only a header row is missing.' },
-  DS_IMPORT_HEADER_INVALID: { status: 422, meaning: 'The header row cannot be mapped (unknown or repeated field ids).' },
+  DS_IMPORT_HEADER_MISSING: {
+    status: 422,
+    meaning: 'The file has no header row, or only a header row is missing.',
+  },
+  DS_IMPORT_HEADER_INVALID: {
+    status: 422,
+    meaning: 'The header row cannot be mapped (unknown or repeated field ids).',
+  },
   DS_IMPORT_NO_KEY_COLUMN: {
     status: 422,
     meaning: 'The mapping has no email or mobile column for the channels imported.',
@@ -56,7 +80,10 @@ export const ERROR_CODES = {
   DS_IMPORT_CSV_MALFORMED: { status: 422, meaning: 'The CSV cannot be parsed (stray quote, line too long).' },
   DS_IMPORT_ROW_COLUMNS: { status: 422, meaning: 'A row has a different number of columns than the header.' },
   DS_IMPORT_VALUE_INVALID: { status: 422, meaning: 'A value in a row is not valid for its target.' },
-  DS_IMPORT_DUPLICATE_ROW: { status: 422, meaning: 'A later row in the same file has the same key; the last row wins.' },
+  DS_IMPORT_DUPLICATE_ROW: {
+    status: 422,
+    meaning: 'A later row in the same file has the same key; the last row wins.',
+  },
   DS_IMPORT_REJECT_RATIO: {
     status: 422,
     meaning: 'More rows were rejected than the instance allows; nothing was applied.',
@@ -65,7 +92,19 @@ export const ERROR_CODES = {
     status: 422,
     meaning: 'A full import would unsubscribe more of a list than the instance allows; nothing was applied.',
   },
-  DS_IMPORT_ALREADY_DONE: { status: 409, meaning: 'The same file content was already imported by the instance.' },
+  DS_IMPORT_ALREADY_DONE: {
+    status: 409,
+    meaning: 'The same file content was already imported by the instance.',
+  },
+  DS_IMPORT_FILE_UNREADABLE: {
+    status: 422,
+    meaning: 'The import file cannot be read (missing, unreadable, or gone).',
+  },
+  DS_IMPORT_INTERRUPTED: {
+    status: 500,
+    meaning:
+      'An import stopped on an unexpected error; it resumes from its last committed batch when retried.',
+  },
   DS_JOB_NOT_FOUND: { status: 404, meaning: 'The job does not exist.' },
   DS_JOB_STATE: { status: 409, meaning: 'The job is not in a state that allows the action.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
@@ -78,7 +117,11 @@ export class DatasyncError extends Error {
   readonly status: number;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -110,7 +153,10 @@ export class NotFoundError extends DatasyncError {
 
 /** A unique key would be duplicated (SQLite SQLITE_CONSTRAINT_UNIQUE / Postgres 23505). */
 export class DuplicateError extends DatasyncError {
-  constructor(message: string, opts: { code?: ErrorCode; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    opts: { code?: ErrorCode; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(opts.code ?? 'DS_DUPLICATE', message, opts);
   }
 }
@@ -123,7 +169,10 @@ export class ForeignKeyError extends DatasyncError {
 }
 
 export class ConflictError extends DatasyncError {
-  constructor(message: string, opts: { code?: ErrorCode; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    opts: { code?: ErrorCode; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(opts.code ?? 'DS_CONFLICT', message, opts);
   }
 }

@@ -59,7 +59,11 @@ export const groupRowToGroup = (r: GroupRow): Group => ({
   isTest: r.is_test === 1,
   createdAt: r.created_at,
 });
-const fieldRowToField = (r: FieldRow): Field => ({ fieldId: r.field_id, name: r.name, defaultValue: r.default_value });
+const fieldRowToField = (r: FieldRow): Field => ({
+  fieldId: r.field_id,
+  name: r.name,
+  defaultValue: r.default_value,
+});
 
 const ACCOUNT_ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -83,8 +87,15 @@ export async function createAccount(
   const timeZone = input.timeZone ?? 'Europe/Rome';
   checkTimeZone(timeZone);
   const defaultCountry = (input.defaultCountry ?? 'IT').toUpperCase();
-  if (!/^[A-Z]{2}$/.test(defaultCountry)) throw new ValidationError(`"${defaultCountry}" is not an ISO country code`);
-  const row = { id: input.id, name: input.name ?? input.id, time_zone: timeZone, default_country: defaultCountry, created_at: at.toISOString() };
+  if (!/^[A-Z]{2}$/.test(defaultCountry))
+    throw new ValidationError(`"${defaultCountry}" is not an ISO country code`);
+  const row = {
+    id: input.id,
+    name: input.name ?? input.id,
+    time_zone: timeZone,
+    default_country: defaultCountry,
+    created_at: at.toISOString(),
+  };
   await db.insertInto('accounts').values(row).execute();
   return accountRowToAccount(row);
 }
@@ -118,7 +129,12 @@ export async function setField(db: Db, accountId: string, fieldId: number, name:
 }
 
 export async function listFields(db: Db, accountId: string): Promise<Field[]> {
-  const rows = await db.selectFrom('fields').selectAll().where('account_id', '=', accountId).orderBy('field_id').execute();
+  const rows = await db
+    .selectFrom('fields')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('field_id')
+    .execute();
   return rows.map(fieldRowToField);
 }
 
@@ -127,7 +143,8 @@ export async function addList(
   input: { accountId: string; listId: number; name: string; mobilePrefix?: string | null; guid?: string },
   at = new Date(),
 ): Promise<List> {
-  if (!Number.isInteger(input.listId) || input.listId < 1) throw new ValidationError(`list id must be a positive integer`);
+  if (!Number.isInteger(input.listId) || input.listId < 1)
+    throw new ValidationError(`list id must be a positive integer`);
   if (!input.name.trim()) throw new ValidationError('a list needs a name');
   const prefix = input.mobilePrefix ? input.mobilePrefix.replace(/^\+/, '').replace(/^00/, '') : null;
   if (prefix !== null && !/^[0-9]{1,4}$/.test(prefix))
@@ -157,12 +174,20 @@ export async function findList(db: Db, accountId: string, listId: number): Promi
 
 export async function getList(db: Db, accountId: string, listId: number): Promise<List> {
   const l = await findList(db, accountId, listId);
-  if (!l) throw new NotFoundError(`list ${listId} does not exist in account "${accountId}"`, { code: 'DS_LIST_UNKNOWN' });
+  if (!l)
+    throw new NotFoundError(`list ${listId} does not exist in account "${accountId}"`, {
+      code: 'DS_LIST_UNKNOWN',
+    });
   return l;
 }
 
 export async function listLists(db: Db, accountId: string): Promise<List[]> {
-  const rows = await db.selectFrom('lists').selectAll().where('account_id', '=', accountId).orderBy('list_id').execute();
+  const rows = await db
+    .selectFrom('lists')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('list_id')
+    .execute();
   return rows.map(listRowToList);
 }
 

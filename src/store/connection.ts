@@ -81,7 +81,9 @@ function openSqlite(opts: OpenStoreOptions): Store {
 /** int8 (count(*), bigint columns) as JS numbers: our values stay far below 2^53. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 async function openPostgres(opts: OpenStoreOptions): Promise<Store> {

@@ -4,7 +4,14 @@
  * through Kysely throws `DuplicateError`, `ForeignKeyError` or `DatabaseUnavailableError` with the driver error
  * as `cause`.
  */
-import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
+import type {
+  CompiledQuery,
+  DatabaseConnection,
+  Dialect,
+  Driver,
+  QueryResult,
+  TransactionSettings,
+} from 'kysely';
 import { DatabaseUnavailableError, DuplicateError, ForeignKeyError, ValidationError } from '../errors.js';
 
 interface DriverErrorShape {
@@ -13,7 +20,17 @@ interface DriverErrorShape {
   message?: string;
 }
 
-const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+const PG_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 
 /** Map one driver error to a DatasyncError, or return it unchanged when it has no stable meaning. */
 export function normalizeDbError(e: unknown): unknown {
@@ -28,11 +45,19 @@ export function normalizeDbError(e: unknown): unknown {
     });
   }
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503') {
-    return new ForeignKeyError('the record refers to something that does not exist, or is still referred to', {
-      cause: e,
-    });
+    return new ForeignKeyError(
+      'the record refers to something that does not exist, or is still referred to',
+      {
+        cause: e,
+      },
+    );
   }
-  if (code === 'SQLITE_CONSTRAINT_CHECK' || code === '23514' || code === 'SQLITE_CONSTRAINT_NOTNULL' || code === '23502') {
+  if (
+    code === 'SQLITE_CONSTRAINT_CHECK' ||
+    code === '23514' ||
+    code === 'SQLITE_CONSTRAINT_NOTNULL' ||
+    code === '23502'
+  ) {
     return new ValidationError('a value is not allowed by the database constraints', { cause: e });
   }
   if (PG_CONNECTION_CODES.has(code) || /Connection terminated|connect ECONNREFUSED/.test(msg)) {

@@ -29,19 +29,37 @@ export async function upsertInstance(
   at = new Date(),
 ): Promise<{ created: boolean }> {
   const now = at.toISOString();
-  const existing = await db.selectFrom('instances').select('id').where('id', '=', input.id).executeTakeFirst();
+  const existing = await db
+    .selectFrom('instances')
+    .select('id')
+    .where('id', '=', input.id)
+    .executeTakeFirst();
   const definition_json = JSON.stringify(input.definition);
   if (existing) {
     await db
       .updateTable('instances')
-      .set({ account_id: input.accountId, kind: input.kind, enabled: input.enabled ? 1 : 0, definition_json, updated_at: now })
+      .set({
+        account_id: input.accountId,
+        kind: input.kind,
+        enabled: input.enabled ? 1 : 0,
+        definition_json,
+        updated_at: now,
+      })
       .where('id', '=', input.id)
       .execute();
     return { created: false };
   }
   await db
     .insertInto('instances')
-    .values({ id: input.id, account_id: input.accountId, kind: input.kind, enabled: input.enabled ? 1 : 0, definition_json, created_at: now, updated_at: now })
+    .values({
+      id: input.id,
+      account_id: input.accountId,
+      kind: input.kind,
+      enabled: input.enabled ? 1 : 0,
+      definition_json,
+      created_at: now,
+      updated_at: now,
+    })
     .execute();
   return { created: true };
 }
@@ -51,14 +69,26 @@ export async function findInstance(db: Db, id: string): Promise<InstanceRecord |
   return r && instanceRowToRecord(r);
 }
 
-export async function listInstances(db: Db, filter: { accountId?: string; kind?: InstanceKind } = {}): Promise<InstanceRecord[]> {
+export async function listInstances(
+  db: Db,
+  filter: { accountId?: string; kind?: InstanceKind } = {},
+): Promise<InstanceRecord[]> {
   let q = db.selectFrom('instances').selectAll();
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
   if (filter.kind) q = q.where('kind', '=', filter.kind);
   return (await q.orderBy('account_id').orderBy('id').execute()).map(instanceRowToRecord);
 }
 
-export async function setInstanceEnabled(db: Db, id: string, enabled: boolean, at = new Date()): Promise<boolean> {
-  const r = await db.updateTable('instances').set({ enabled: enabled ? 1 : 0, updated_at: at.toISOString() }).where('id', '=', id).executeTakeFirst();
+export async function setInstanceEnabled(
+  db: Db,
+  id: string,
+  enabled: boolean,
+  at = new Date(),
+): Promise<boolean> {
+  const r = await db
+    .updateTable('instances')
+    .set({ enabled: enabled ? 1 : 0, updated_at: at.toISOString() })
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

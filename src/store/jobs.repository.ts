@@ -24,7 +24,8 @@ export interface JobRecord {
   endedAt: string | null;
 }
 
-const parse = (s: string | null): Record<string, unknown> | null => (s ? (JSON.parse(s) as Record<string, unknown>) : null);
+const parse = (s: string | null): Record<string, unknown> | null =>
+  s ? (JSON.parse(s) as Record<string, unknown>) : null;
 
 export const jobRowToJob = (r: JobRow): JobRecord => ({
   id: r.id,
@@ -53,7 +54,10 @@ export const jobRowToJob = (r: JobRow): JobRecord => ({
  */
 export function newJobId(at = new Date()): string {
   const t = at.getTime().toString(36).padStart(9, '0');
-  const r = BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(8, '0').slice(-6);
+  const r = BigInt('0x' + randomBytes(5).toString('hex'))
+    .toString(36)
+    .padStart(8, '0')
+    .slice(-6);
   return `${t}${r}`;
 }
 
@@ -132,6 +136,9 @@ export async function listJobs(db: Db, q: ListJobsQuery = {}): Promise<JobRecord
   if (q.status) query = query.where('status', '=', q.status);
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (q.beforeId) query = query.where('id', '<', q.beforeId);
-  const rows = await query.orderBy('id', 'desc').limit(Math.min(Math.max(q.limit ?? 50, 1), 500)).execute();
+  const rows = await query
+    .orderBy('id', 'desc')
+    .limit(Math.min(Math.max(q.limit ?? 50, 1), 500))
+    .execute();
   return rows.map(jobRowToJob);
 }

@@ -7,7 +7,8 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import { ValidationError } from '../errors.js';
 
 /** Practical RFC 5321/5322 subset: dot-atom local part (or a quoted string), a dotted domain with a TLD. */
-const LOCAL_RE = /^(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")$/;
+const LOCAL_RE =
+  /^(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")$/;
 const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**
@@ -39,7 +40,10 @@ export function normalizeEmail(input: string): string | null {
 /** Like normalizeEmail but throws DS_EMAIL_INVALID. */
 export function requireEmail(input: string): string {
   const e = normalizeEmail(input);
-  if (!e) throw new ValidationError(`"${truncate(input)}" is not a valid email address`, { code: 'DS_EMAIL_INVALID' });
+  if (!e)
+    throw new ValidationError(`"${truncate(input)}" is not a valid email address`, {
+      code: 'DS_EMAIL_INVALID',
+    });
   return e;
 }
 
@@ -62,7 +66,10 @@ export interface MobileParts {
 export function normalizeMobile(parts: MobileParts): string | null {
   const raw = parts.number.replace(/[\s\-().]/g, '');
   if (!raw) return null;
-  const prefix = (parts.prefix ?? '').replace(/[\s\-()]/g, '').replace(/^\+/, '').replace(/^00/, '');
+  const prefix = (parts.prefix ?? '')
+    .replace(/[\s\-()]/g, '')
+    .replace(/^\+/, '')
+    .replace(/^00/, '');
   let candidate: string;
   if (prefix) {
     if (!/^[0-9]{1,4}$/.test(prefix)) return null;
@@ -76,7 +83,10 @@ export function normalizeMobile(parts: MobileParts): string | null {
     const p = parts.defaultPrefix;
     candidate = raw.startsWith(p) && raw.length >= p.length + 8 ? '+' + raw : '+' + p + raw;
   } else {
-    const pn = parsePhoneNumberFromString(raw, (parts.defaultCountry ?? undefined) as CountryCode | undefined);
+    const pn = parsePhoneNumberFromString(
+      raw,
+      (parts.defaultCountry ?? undefined) as CountryCode | undefined,
+    );
     return pn && pn.isPossible() ? pn.number.slice(1) : null;
   }
   if (!/^\+[0-9]{6,17}$/.test(candidate)) return null;
@@ -89,7 +99,9 @@ export function normalizeMobile(parts: MobileParts): string | null {
 export function requireMobile(parts: MobileParts): string {
   const m = normalizeMobile(parts);
   if (!m)
-    throw new ValidationError(`"${truncate(parts.number)}" is not a valid mobile number`, { code: 'DS_MOBILE_INVALID' });
+    throw new ValidationError(`"${truncate(parts.number)}" is not a valid mobile number`, {
+      code: 'DS_MOBILE_INVALID',
+    });
   return m;
 }
 

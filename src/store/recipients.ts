@@ -35,7 +35,15 @@ export function recipientRowToRecipient(r: RecipientRow): Recipient {
     const v = r[`f${f}` as keyof FieldColumns];
     if (v !== null && v !== undefined && v !== '') fields[f] = v;
   }
-  return { id: r.id, accountId: r.account_id, email: r.email, mobile: r.mobile, fields, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    email: r.email,
+    mobile: r.mobile,
+    fields,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 export const subscriptionRowToSubscription = (r: SubscriptionRow): Subscription => ({
@@ -74,7 +82,11 @@ export interface UpsertRecipientResult {
  * Create or update one recipient, matched by email and by mobile; never creates a duplicate.
  * New recipients (and existing ones new to the list) are subscribed; existing subscriptions are unchanged.
  */
-export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = new Date()): Promise<UpsertRecipientResult> {
+export async function upsertRecipient(
+  db: Db,
+  input: UpsertRecipientInput,
+  at = new Date(),
+): Promise<UpsertRecipientResult> {
   const account = await getAccount(db, input.accountId);
   const list = input.listId !== undefined ? await getList(db, input.accountId, input.listId) : undefined;
   const email = input.email ? requireEmail(input.email) : null;
@@ -87,7 +99,9 @@ export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = 
       })
     : null;
   if (!email && !mobile)
-    throw new ValidationError('a recipient needs an email address or a mobile number', { code: 'DS_RECIPIENT_KEY_MISSING' });
+    throw new ValidationError('a recipient needs an email address or a mobile number', {
+      code: 'DS_RECIPIENT_KEY_MISSING',
+    });
 
   const values: Partial<FieldColumns> = {};
   for (const [k, v] of Object.entries(input.fields ?? {})) {
@@ -95,16 +109,28 @@ export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = 
     if (!Number.isInteger(id) || id < 1 || id > 39)
       throw new ValidationError(`field id ${k} is outside 1..39`, { code: 'DS_FIELD_UNKNOWN' });
     if (v !== null && Buffer.byteLength(v, 'utf8') > FIELD_VALUE_MAX_BYTES)
-      throw new ValidationError(`field ${id} is longer than ${FIELD_VALUE_MAX_BYTES} bytes`, { code: 'DS_FIELD_TOO_LONG' });
+      throw new ValidationError(`field ${id} is longer than ${FIELD_VALUE_MAX_BYTES} bytes`, {
+        code: 'DS_FIELD_TOO_LONG',
+      });
     if ((v === null || v === '') && !input.overwriteEmpty) continue;
     values[`f${id}` as keyof FieldColumns] = v === '' ? null : v;
   }
 
   const byEmail = email
-    ? await db.selectFrom('recipients').selectAll().where('account_id', '=', input.accountId).where('email', '=', email).executeTakeFirst()
+    ? await db
+        .selectFrom('recipients')
+        .selectAll()
+        .where('account_id', '=', input.accountId)
+        .where('email', '=', email)
+        .executeTakeFirst()
     : undefined;
   const byMobile = mobile
-    ? await db.selectFrom('recipients').selectAll().where('account_id', '=', input.accountId).where('mobile', '=', mobile).executeTakeFirst()
+    ? await db
+        .selectFrom('recipients')
+        .selectAll()
+        .where('account_id', '=', input.accountId)
+        .where('mobile', '=', mobile)
+        .executeTakeFirst()
     : undefined;
   if (byEmail && byMobile && byEmail.id !== byMobile.id)
     throw new ConflictError(`email ${email} and mobile ${mobile} belong to two different recipients`, {
@@ -117,7 +143,15 @@ export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = 
   if (!existing) {
     row = await db
       .insertInto('recipients')
-      .values({ account_id: input.accountId, email, mobile, ...values, created_at: now, updated_at: now, erased_at: null })
+      .values({
+        account_id: input.accountId,
+        email,
+        mobile,
+        ...values,
+        created_at: now,
+        updated_at: now,
+        erased_at: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
   } else {
@@ -126,13 +160,19 @@ export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = 
     if (mobile && !existing.mobile) update.mobile = mobile;
     const changed = Object.entries(update).some(([k, v]) => existing[k as keyof RecipientRow] !== v);
     row = changed
-      ? await db.updateTable('recipients').set({ ...update, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
+      ? await db
+          .updateTable('recipients')
+          .set({ ...update, updated_at: now })
+          .where('id', '=', existing.id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
       : existing;
   }
 
   const subscribed: Channel[] = [];
   if (list) {
-    const channels = input.channels ?? ([email ? 'email' : null, mobile ? 'sms' : null].filter(Boolean) as Channel[]);
+    const channels =
+      input.channels ?? ([email ? 'email' : null, mobile ? 'sms' : null].filter(Boolean) as Channel[]);
     for (const channel of channels) {
       if (channel === 'email' && !row.email) continue;
       if (channel === 'sms' && !row.mobile) continue;
@@ -156,7 +196,12 @@ export async function upsertRecipient(db: Db, input: UpsertRecipientInput, at = 
     }
   }
   for (const groupId of input.groupIds ?? []) {
-    const g = await db.selectFrom('groups').select(['id', 'list_id']).where('account_id', '=', input.accountId).where('id', '=', groupId).executeTakeFirst();
+    const g = await db
+      .selectFrom('groups')
+      .select(['id', 'list_id'])
+      .where('account_id', '=', input.accountId)
+      .where('id', '=', groupId)
+      .executeTakeFirst();
     if (!g) throw new NotFoundError(`group ${groupId} does not exist`, { code: 'DS_GROUP_UNKNOWN' });
     await db
       .insertInto('group_members')
@@ -197,7 +242,12 @@ export async function setSubscriptionStatus(
     .where('list_id', '=', input.listId)
     .where('channel', '=', input.channel)
     .executeTakeFirst();
-  if (current && input.status === 'subscribed' && current.status === 'unsubscribed' && isLockedOptoutType(current.optout_type))
+  if (
+    current &&
+    input.status === 'subscribed' &&
+    current.status === 'unsubscribed' &&
+    isLockedOptoutType(current.optout_type)
+  )
     throw new ConflictError(
       `recipient ${input.recipientId} was unsubscribed by a bounce or complaint (type ${current.optout_type}); an opt-in cannot be forced`,
       { code: 'DS_SUBSCRIPTION_LOCKED' },
@@ -272,14 +322,27 @@ export interface ListRecipientsQuery {
 }
 
 /** One page of recipients (keyset pagination on id, so page N costs the same as page 1). */
-export async function listRecipients(db: Db, accountId: string, q: ListRecipientsQuery = {}): Promise<RecipientListing[]> {
+export async function listRecipients(
+  db: Db,
+  accountId: string,
+  q: ListRecipientsQuery = {},
+): Promise<RecipientListing[]> {
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  let query = db.selectFrom('recipients').selectAll('recipients').where('recipients.account_id', '=', accountId);
+  let query = db
+    .selectFrom('recipients')
+    .selectAll('recipients')
+    .where('recipients.account_id', '=', accountId);
   if (q.afterId !== undefined) query = query.where('recipients.id', '>', q.afterId);
-  if (q.search) query = query.where((eb) => eb.or([eb('recipients.email', '=', q.search!), eb('recipients.mobile', '=', q.search!)]));
+  if (q.search)
+    query = query.where((eb) =>
+      eb.or([eb('recipients.email', '=', q.search!), eb('recipients.mobile', '=', q.search!)]),
+    );
   if (q.listId !== undefined || q.status || q.channel) {
     query = query.where((eb) => {
-      let sub = eb.selectFrom('subscriptions').select('subscriptions.recipient_id').whereRef('subscriptions.recipient_id', '=', 'recipients.id');
+      let sub = eb
+        .selectFrom('subscriptions')
+        .select('subscriptions.recipient_id')
+        .whereRef('subscriptions.recipient_id', '=', 'recipients.id');
       if (q.listId !== undefined) sub = sub.where('subscriptions.list_id', '=', q.listId);
       if (q.status) sub = sub.where('subscriptions.status', '=', q.status);
       if (q.channel) sub = sub.where('subscriptions.channel', '=', q.channel);
@@ -291,7 +354,11 @@ export async function listRecipients(db: Db, accountId: string, q: ListRecipient
   const subs = await db
     .selectFrom('subscriptions')
     .selectAll()
-    .where('recipient_id', 'in', rows.map((r) => r.id))
+    .where(
+      'recipient_id',
+      'in',
+      rows.map((r) => r.id),
+    )
     .orderBy('list_id')
     .orderBy('channel')
     .execute();
@@ -301,5 +368,8 @@ export async function listRecipients(db: Db, accountId: string, q: ListRecipient
     arr.push(subscriptionRowToSubscription(s));
     byRecipient.set(s.recipient_id, arr);
   }
-  return rows.map((r) => ({ recipient: recipientRowToRecipient(r), subscriptions: byRecipient.get(r.id) ?? [] }));
+  return rows.map((r) => ({
+    recipient: recipientRowToRecipient(r),
+    subscriptions: byRecipient.get(r.id) ?? [],
+  }));
 }

@@ -10,7 +10,14 @@ export async function insertSftpUser(
   const now = at.toISOString();
   return db
     .insertInto('sftp_users')
-    .values({ account_id: input.accountId, username: input.username, password_hash: input.passwordHash, disabled: 0, created_at: now, updated_at: now })
+    .values({
+      account_id: input.accountId,
+      username: input.username,
+      password_hash: input.passwordHash,
+      disabled: 0,
+      created_at: now,
+      updated_at: now,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -25,8 +32,17 @@ export async function listSftpUserRows(db: Db, accountId?: string): Promise<Sftp
   return q.orderBy('username').execute();
 }
 
-export async function updateSftpUserPassword(db: Db, userId: number, passwordHash: string | null, at = new Date()): Promise<void> {
-  await db.updateTable('sftp_users').set({ password_hash: passwordHash, updated_at: at.toISOString() }).where('id', '=', userId).execute();
+export async function updateSftpUserPassword(
+  db: Db,
+  userId: number,
+  passwordHash: string | null,
+  at = new Date(),
+): Promise<void> {
+  await db
+    .updateTable('sftp_users')
+    .set({ password_hash: passwordHash, updated_at: at.toISOString() })
+    .where('id', '=', userId)
+    .execute();
 }
 
 export async function deleteSftpUser(db: Db, userId: number): Promise<void> {
@@ -41,7 +57,14 @@ export async function insertSftpKey(
 ): Promise<SftpKeyRow> {
   return db
     .insertInto('sftp_keys')
-    .values({ user_id: input.userId, algo: input.algo, key_base64: input.keyBase64, comment: input.comment, fingerprint: input.fingerprint, created_at: at.toISOString() })
+    .values({
+      user_id: input.userId,
+      algo: input.algo,
+      key_base64: input.keyBase64,
+      comment: input.comment,
+      fingerprint: input.fingerprint,
+      created_at: at.toISOString(),
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -51,6 +74,10 @@ export async function listSftpKeyRows(db: Db, userId: number): Promise<SftpKeyRo
 }
 
 export async function deleteSftpKey(db: Db, userId: number, fingerprint: string): Promise<number> {
-  const r = await db.deleteFrom('sftp_keys').where('user_id', '=', userId).where('fingerprint', '=', fingerprint).executeTakeFirst();
+  const r = await db
+    .deleteFrom('sftp_keys')
+    .where('user_id', '=', userId)
+    .where('fingerprint', '=', fingerprint)
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }

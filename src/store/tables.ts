@@ -11,7 +11,10 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** The 39 recipient field columns `f1`..`f39` (reference §1.4: numeric field ids 1..39, values ≤ 200 bytes). */
 export const FIELD_IDS = Array.from({ length: 39 }, (_, i) => i + 1);
-export type FieldColumns = { [K in `f${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}` | `f${1 | 2 | 3}${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}`]: string | null };
+export type FieldColumns = {
+  [K in `f${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}` | `f${1 | 2 | 3}${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}`]:
+    string | null;
+};
 
 /** Auto-increment primary key: generated on insert, a number when read. */
 type Id = Generated<number>;
@@ -198,7 +201,15 @@ export interface InstanceTable {
   updated_at: string;
 }
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'partial', 'failed', 'skipped', 'cancelled'] as const;
+export const JOB_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'partial',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const JOB_TRIGGERS = ['upload', 'schedule', 'cli', 'api', 'poll'] as const;
 export type JobTrigger = (typeof JOB_TRIGGERS)[number];

@@ -42,7 +42,9 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const lists = await listLists(store.db, 'acme');
     expect(lists).toHaveLength(1);
     expect(lists[0]).toMatchObject({ listId: 1, mobilePrefix: '39' });
-    expect(await codeOf(addList(store.db, { accountId: 'acme', listId: 1, name: 'again' }))).toBe('DS_DUPLICATE');
+    expect(await codeOf(addList(store.db, { accountId: 'acme', listId: 1, name: 'again' }))).toBe(
+      'DS_DUPLICATE',
+    );
     expect(await codeOf(addList(store.db, { accountId: 'nope', listId: 1, name: 'x' }))).toBe('DS_NOT_FOUND');
     await setField(store.db, 'acme', 1, 'First name');
     await setField(store.db, 'acme', 1, 'Name');
@@ -50,12 +52,21 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     expect(await codeOf(setField(store.db, 'acme', 40, 'x'))).toBe('DS_FIELD_UNKNOWN');
     const g = await addGroup(store.db, { accountId: 'acme', listId: 1, name: 'VIP' });
     expect((await listGroups(store.db, 'acme', 1))[0]).toEqual(g);
-    expect(await codeOf(addGroup(store.db, { accountId: 'acme', listId: 1, name: 'VIP' }))).toBe('DS_DUPLICATE');
-    expect(await codeOf(addGroup(store.db, { accountId: 'acme', listId: 9, name: 'x' }))).toBe('DS_LIST_UNKNOWN');
+    expect(await codeOf(addGroup(store.db, { accountId: 'acme', listId: 1, name: 'VIP' }))).toBe(
+      'DS_DUPLICATE',
+    );
+    expect(await codeOf(addGroup(store.db, { accountId: 'acme', listId: 9, name: 'x' }))).toBe(
+      'DS_LIST_UNKNOWN',
+    );
   });
 
   it('upserts recipients by email and mobile without duplicates, following the default subscription rules', async () => {
-    const a = await upsertRecipient(store.db, { accountId: 'acme', email: 'Mario.Rossi@Example.COM', fields: { 1: 'Mario' }, listId: 1 });
+    const a = await upsertRecipient(store.db, {
+      accountId: 'acme',
+      email: 'Mario.Rossi@Example.COM',
+      fields: { 1: 'Mario' },
+      listId: 1,
+    });
     expect(a.created).toBe(true);
     expect(a.recipient.email).toBe('Mario.Rossi@example.com');
     expect(a.subscribed).toEqual(['email']);
@@ -73,41 +84,83 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     expect(b.recipient.fields).toEqual({ 1: 'Mario', 2: 'Rossi' });
     expect(b.subscribed).toEqual(['sms']);
     // An unsubscribed recipient stays unsubscribed on re-import (reference §2.4 rule 2).
-    await setSubscriptionStatus(store.db, { accountId: 'acme', recipientId: a.recipient.id, listId: 1, channel: 'email', status: 'unsubscribed', optoutType: '4' });
-    const c = await upsertRecipient(store.db, { accountId: 'acme', email: 'mario.rossi@example.com'.replace('mario.rossi', 'Mario.Rossi'), listId: 1 });
+    await setSubscriptionStatus(store.db, {
+      accountId: 'acme',
+      recipientId: a.recipient.id,
+      listId: 1,
+      channel: 'email',
+      status: 'unsubscribed',
+      optoutType: '4',
+    });
+    const c = await upsertRecipient(store.db, {
+      accountId: 'acme',
+      email: 'mario.rossi@example.com'.replace('mario.rossi', 'Mario.Rossi'),
+      listId: 1,
+    });
     expect(c.subscribed).toEqual([]);
     const page = await listRecipients(store.db, 'acme', { listId: 1, status: 'unsubscribed' });
     expect(page).toHaveLength(1);
-    expect(page[0]!.subscriptions.find((s) => s.channel === 'email')).toMatchObject({ status: 'unsubscribed', optoutType: '4' });
+    expect(page[0]!.subscriptions.find((s) => s.channel === 'email')).toMatchObject({
+      status: 'unsubscribed',
+      optoutType: '4',
+    });
     const events = await store.db.selectFrom('events').selectAll().execute();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'unsubscribe', code: '4', list_id: 1 });
   });
 
   it('rejects bad keys with DS_* codes', async () => {
-    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', email: 'not-an-email' }))).toBe('DS_EMAIL_INVALID');
-    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', mobile: '12' }))).toBe('DS_MOBILE_INVALID');
-    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme' }))).toBe('DS_RECIPIENT_KEY_MISSING');
-    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', email: 'a@example.com', fields: { 1: 'x'.repeat(201) } }))).toBe(
-      'DS_FIELD_TOO_LONG',
+    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', email: 'not-an-email' }))).toBe(
+      'DS_EMAIL_INVALID',
     );
+    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', mobile: '12' }))).toBe(
+      'DS_MOBILE_INVALID',
+    );
+    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme' }))).toBe('DS_RECIPIENT_KEY_MISSING');
+    expect(
+      await codeOf(
+        upsertRecipient(store.db, {
+          accountId: 'acme',
+          email: 'a@example.com',
+          fields: { 1: 'x'.repeat(201) },
+        }),
+      ),
+    ).toBe('DS_FIELD_TOO_LONG');
     await upsertRecipient(store.db, { accountId: 'acme', email: 'a@example.com', listId: 1 });
     await upsertRecipient(store.db, { accountId: 'acme', mobile: '+393470000001', listId: 1 });
-    expect(await codeOf(upsertRecipient(store.db, { accountId: 'acme', email: 'a@example.com', mobile: '+393470000001' }))).toBe(
-      'DS_RECIPIENT_KEY_CONFLICT',
-    );
+    expect(
+      await codeOf(
+        upsertRecipient(store.db, { accountId: 'acme', email: 'a@example.com', mobile: '+393470000001' }),
+      ),
+    ).toBe('DS_RECIPIENT_KEY_CONFLICT');
   });
 
   it('refuses to force an opt-in over a bounce unsubscription', async () => {
     const a = await upsertRecipient(store.db, { accountId: 'acme', email: 'b@example.com', listId: 1 });
-    await setSubscriptionStatus(store.db, { accountId: 'acme', recipientId: a.recipient.id, listId: 1, channel: 'email', status: 'unsubscribed', optoutType: '8' });
+    await setSubscriptionStatus(store.db, {
+      accountId: 'acme',
+      recipientId: a.recipient.id,
+      listId: 1,
+      channel: 'email',
+      status: 'unsubscribed',
+      optoutType: '8',
+    });
     expect(
-      await codeOf(setSubscriptionStatus(store.db, { accountId: 'acme', recipientId: a.recipient.id, listId: 1, channel: 'email', status: 'subscribed' })),
+      await codeOf(
+        setSubscriptionStatus(store.db, {
+          accountId: 'acme',
+          recipientId: a.recipient.id,
+          listId: 1,
+          channel: 'email',
+          status: 'subscribed',
+        }),
+      ),
     ).toBe('DS_SUBSCRIPTION_LOCKED');
   });
 
   it('paginates recipients with a keyset cursor', async () => {
-    for (let i = 0; i < 25; i++) await upsertRecipient(store.db, { accountId: 'acme', email: `u${i}@example.com`, listId: 1 });
+    for (let i = 0; i < 25; i++)
+      await upsertRecipient(store.db, { accountId: 'acme', email: `u${i}@example.com`, listId: 1 });
     const p1 = await listRecipients(store.db, 'acme', { limit: 10 });
     const p2 = await listRecipients(store.db, 'acme', { limit: 10, afterId: p1.at(-1)!.recipient.id });
     const p3 = await listRecipients(store.db, 'acme', { limit: 10, afterId: p2.at(-1)!.recipient.id });

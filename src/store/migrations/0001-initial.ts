@@ -51,8 +51,12 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('is_test', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'text', (c) => c.notNull())
-    .addForeignKeyConstraint('groups_list_fk', ['account_id', 'list_id'], 'lists', ['account_id', 'list_id'], (f) =>
-      f.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'groups_list_fk',
+      ['account_id', 'list_id'],
+      'lists',
+      ['account_id', 'list_id'],
+      (f) => f.onDelete('cascade'),
     )
     .addUniqueConstraint('groups_name_uq', ['account_id', 'list_id', 'name'])
     .execute();
@@ -83,8 +87,12 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn('optout_message_id', 'integer')
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('subscriptions_pk', ['recipient_id', 'list_id', 'channel'])
-    .addForeignKeyConstraint('subscriptions_list_fk', ['account_id', 'list_id'], 'lists', ['account_id', 'list_id'], (f) =>
-      f.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'subscriptions_list_fk',
+      ['account_id', 'list_id'],
+      'lists',
+      ['account_id', 'list_id'],
+      (f) => f.onDelete('cascade'),
     )
     .addCheckConstraint('subscriptions_channel_ck', sql`channel in ('email', 'sms')`)
     .addCheckConstraint('subscriptions_status_ck', sql`status in ('subscribed', 'unsubscribed', 'pending')`)
@@ -103,7 +111,11 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn('added_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'recipient_id'])
     .execute();
-  await db.schema.createIndex('group_members_recipient_ix').on('group_members').column('recipient_id').execute();
+  await db.schema
+    .createIndex('group_members_recipient_ix')
+    .on('group_members')
+    .column('recipient_id')
+    .execute();
 
   await id(db.schema.createTable('messages'))
     .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
@@ -157,7 +169,11 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addUniqueConstraint('events_idempotency_uq', ['account_id', 'idempotency_key'])
     .execute();
   // Exports read events of one account by kind in a recorded_at window (watermarks move on recorded_at).
-  await db.schema.createIndex('events_window_ix').on('events').columns(['account_id', 'kind', 'recorded_at']).execute();
+  await db.schema
+    .createIndex('events_window_ix')
+    .on('events')
+    .columns(['account_id', 'kind', 'recorded_at'])
+    .execute();
   await db.schema.createIndex('events_provider_ix').on('events').column('provider_message_id').execute();
 
   await id(db.schema.createTable('sftp_users'))

@@ -1,0 +1,68 @@
+/** jobs list | show: every job's record (INTERFACES.md "Jobs"). */
+import type { Command } from 'commander';
+import { NotFoundError, UsageError } from '../errors.js';
+import { findJob, listJobs, JOB_STATUSES, type JobStatus } from '../store/index.js';
+import { withStore, type GlobalOptions } from './context.js';
+import { intArg, printJson, printList } from './output.js';
+
+export function registerJobCommands(program: Command, globals: () => GlobalOptions): void {
+  const jobs = program.command('jobs').description('job records of imports, exports, CSV2SMS and FTPZIP');
+  jobs
+    .command('list')
+    .option('--account <id>', 'only this account')
+    .option('--instance <id>', 'only this instance')
+    .option('--status <status>', `only this status: ${JOB_STATUSES.join(', ')}`)
+    .option('--limit <n>', 'page size (max 500)', '50')
+    .option('--before <jobId>', 'jobs older than this one (next page)')
+    .option('--json', 'JSON output')
+    .action(
+      async (o: {
+        account?: string;
+        instance?: string;
+        status?: string;
+        limit: string;
+        before?: string;
+        json?: boolean;
+      }) => {
+        if (o.status && !JOB_STATUSES.includes(o.status as JobStatus))
+          throw new UsageError(`--status must be one of ${JOB_STATUSES.join(', ')}`);
+        await withStore(globals(), async ({ db }) => {
+          const rows = await listJobs(db, {
+            accountId: o.account,
+            instanceId: o.instance,
+            status: o.status as JobStatus | undefined,
+            limit: intArg('--limit', o.limit),
+            beforeId: o.before,
+          });
+          printList(
+            o.json
+              ? (rows as never)
+              : rows.map((j) => ({ ...j, error: j.error ? `${j.error.code}: ${j.error.message}` : '' })),
+            [
+              'id',
+              'accountId',
+              'instanceId',
+              'kind',
+              'trigger',
+              'status',
+              'inputName',
+              'createdAt',
+              'endedAt',
+              'error',
+            ],
+            o.json,
+          );
+        });
+      },
+    );
+  jobs
+    .command('show <jobId>')
+    .description('one job with its counters, error and result files')
+    .action(async (id: string) =>
+      withStore(globals(), async ({ db }) => {
+        const j = await findJob(db, id);
+        if (!j) throw new NotFoundError(`job ${id} does not exist`, { code: 'DS_JOB_NOT_FOUND' });
+        printJson(j);
+      }),
+    );
+}
