@@ -5,6 +5,9 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDialect } from './dialect.js';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-engagement.js';
+import * as m0003 from './migrations/0003-exports.js';
+import * as m0004 from './migrations/0004-jobs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -12,6 +15,9 @@ type DialectMigration = { up(db: AnyDb, dialect: StoreDialect): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-initial': m0001,
+  '0002-engagement': m0002,
+  '0003-exports': m0003,
+  '0004-jobs': m0004,
 };
 
 class DialectMigrationProvider implements MigrationProvider {
