@@ -52,6 +52,22 @@ export const ERROR_CODES = {
     meaning: 'An opt-in cannot be forced for a recipient unsubscribed by a bounce or a complaint.',
   },
 
+  DS_TRACKING_TOKEN_INVALID: {
+    status: 404,
+    meaning: 'A tracking link token is forged, truncated, signed with another key or used on the wrong path.',
+  },
+  DS_TRACKING_URL_REFUSED: {
+    status: 400,
+    meaning: 'A URL to track is not an absolute http(s) URL, so it cannot be sealed into a click link.',
+  },
+  DS_MESSAGE_UNKNOWN: { status: 404, meaning: 'The message (idNl / idSMS) does not exist in the account.' },
+  DS_SENDING_UNKNOWN: { status: 404, meaning: 'The sending (idInvio) does not exist in the account.' },
+  DS_RECIPIENT_UNKNOWN: {
+    status: 404,
+    meaning: 'An event or sending names a recipient (email, mobile or id) the account does not have.',
+  },
+  DS_EVENT_INVALID: { status: 400, meaning: 'An ingested engagement event is not valid (see the message).' },
+
   DS_SFTP_AUTH_FAILED: { status: 401, meaning: 'SFTP login refused (wrong user, password or key).' },
   DS_SFTP_BANNED: { status: 403, meaning: 'The address is banned for a while after too many failed logins.' },
   DS_SFTP_PATH_OUTSIDE: {
@@ -105,8 +121,159 @@ export const ERROR_CODES = {
     meaning:
       'An import stopped on an unexpected error; it resumes from its last committed batch when retried.',
   },
+  DS_SMS_FILE_ENCODING: {
+    status: 422,
+    meaning: 'A CSV2SMS file is not valid UTF-8 (with or without BOM).',
+  },
+  DS_SMS_HEADER_ROWS: {
+    status: 422,
+    meaning: 'A CSV2SMS file does not start with exactly 7 header rows beginning with #.',
+  },
+  DS_SMS_HEADER_AUTHOR: {
+    status: 422,
+    meaning: 'CSV2SMS header row 1 (author) is neither an email address nor a mobile number.',
+  },
+  DS_SMS_HEADER_SEND_TIME: {
+    status: 422,
+    meaning: 'CSV2SMS header row 2 (send time) is not a valid YYYY-MM-DD HH:MM time.',
+  },
+  DS_SMS_HEADER_ACTION: {
+    status: 422,
+    meaning: 'CSV2SMS header row 3 (action) is not I (send) or A (queue only).',
+  },
+  DS_SMS_HEADER_SENDER: {
+    status: 422,
+    meaning: 'CSV2SMS header row 4 (sender) is empty, not a phone number, or not 1-11 allowed characters.',
+  },
+  DS_SMS_HEADER_LIST: {
+    status: 422,
+    meaning: 'CSV2SMS header row 5 (list id) is not a positive whole number.',
+  },
+  DS_SMS_HEADER_CAMPAIGN: {
+    status: 422,
+    meaning: 'CSV2SMS header row 6 (campaign name) is too long or has control characters.',
+  },
+  DS_SMS_HEADER_CODE: {
+    status: 422,
+    meaning:
+      'CSV2SMS header row 7 (non-duplication code) is longer than 10 characters or has control characters.',
+  },
+  DS_SMS_DUPLICATE_CODE: {
+    status: 409,
+    meaning:
+      'A CSV2SMS file with the same non-duplication code was already imported on the account; the file is skipped.',
+  },
+  DS_SMS_COLUMNS_INVALID: {
+    status: 422,
+    meaning:
+      'The CSV2SMS column row is missing, lacks MOBILE NUMBER or TEXT, or has unknown or repeated columns.',
+  },
+  DS_SMS_NO_PLACEMARK: {
+    status: 422,
+    meaning: 'The CSV2SMS column row has no placemark column (Field1, Field2, ...).',
+  },
+  DS_SMS_NO_MESSAGES: {
+    status: 422,
+    meaning: 'The CSV2SMS file has no message rows.',
+  },
+  DS_SMS_TRAILER_NOT_LAST: {
+    status: 422,
+    meaning: 'A # comment row in the CSV2SMS messages section is followed by more message rows.',
+  },
+  DS_SMS_ROW_COLUMNS: {
+    status: 422,
+    meaning: 'A CSV2SMS message row has a different number of fields than the column row.',
+  },
+  DS_SMS_MOBILE_INVALID: {
+    status: 422,
+    meaning:
+      'A CSV2SMS message row has a mobile number that cannot be read as an international mobile number.',
+  },
+  DS_SMS_TEXT_EMPTY: {
+    status: 422,
+    meaning: 'A CSV2SMS message row has an empty text (after placeholders are replaced).',
+  },
+  DS_SMS_TEXT_TOO_LONG: {
+    status: 422,
+    meaning: 'A CSV2SMS message needs more SMS parts than the configured maximum.',
+  },
+  DS_SMS_UNICODE_INVALID: {
+    status: 422,
+    meaning: 'A CSV2SMS UNICODE cell is not 1/0, true/false, yes/no or empty.',
+  },
+  DS_SMS_PLACEHOLDER_UNKNOWN: {
+    status: 422,
+    meaning: 'A CSV2SMS text uses a placeholder [FieldN] that has no column.',
+  },
+  DS_SMS_DUPLICATE_NUMBER: {
+    status: 422,
+    meaning: 'A later CSV2SMS row has the same mobile number as an earlier one; only the first is messaged.',
+  },
+  DS_SMS_UNSUBSCRIBED: {
+    status: 409,
+    meaning:
+      'The number is not subscribed on the SMS channel of the list; it is not messaged (counted as skipped).',
+  },
+  DS_SMS_SUBMIT_REJECTED: {
+    status: 502,
+    meaning: 'The SMS provider refused a message (an SMPP error status or an HTTP error answer).',
+  },
+  DS_SMS_THROTTLED: {
+    status: 503,
+    meaning: "The SMS provider kept answering 'throttled' after every retry.",
+  },
+  DS_SMS_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The SMS provider cannot be reached or refused the bind; the send can be retried.',
+  },
+  DS_SMS_PROVIDER_CONFIG: {
+    status: 500,
+    meaning: 'The SMS provider configuration is incomplete or unknown.',
+  },
+  DS_SMS_DLR_INVALID: {
+    status: 400,
+    meaning: 'A delivery report cannot be read (missing message id or status).',
+  },
+  DS_SMS_SEND_STATE: {
+    status: 409,
+    meaning: 'The SMS sending is not in a state that allows the action (already sent, not scheduled).',
+  },
+  DS_EXPORT_INSTANCE_INVALID: { status: 400, meaning: 'An export instance definition is not valid.' },
+  DS_EXPORT_NO_INSTANCE: { status: 404, meaning: 'No export instance has the id given.' },
+  DS_EXPORT_WINDOW_INVALID: {
+    status: 400,
+    meaning: 'The export window is not valid (from after to, unreadable dates, or a window in the future).',
+  },
+  DS_EXPORT_BUSY: { status: 409, meaning: 'The export instance is already running in this process.' },
+  DS_EXPORT_DESTINATION: {
+    status: 502,
+    meaning: 'The export file could not be written to, or renamed in, its destination; the run can be retried.',
+  },
+  DS_EXPORT_FAILED: {
+    status: 500,
+    meaning: 'An export run stopped on an unexpected error; its watermark did not move, so the next run covers it.',
+  },
   DS_JOB_NOT_FOUND: { status: 404, meaning: 'The job does not exist.' },
   DS_JOB_STATE: { status: 409, meaning: 'The job is not in a state that allows the action.' },
+  DS_JOB_LEASE_EXPIRED: {
+    status: 500,
+    meaning: 'The worker running the job stopped answering; another worker took the job over from its checkpoint.',
+  },
+  DS_JOB_NO_HANDLER: { status: 500, meaning: 'No worker in this deployment runs jobs of this kind.' },
+  DS_SCHEDULE_INVALID: { status: 400, meaning: 'A schedule has a cron expression or time zone that cannot be read.' },
+  DS_REMOTE_CONNECT: {
+    status: 502,
+    meaning: 'The remote SFTP server cannot be reached or refused the login; the run is retried.',
+  },
+  DS_REMOTE_HOST_KEY: {
+    status: 502,
+    meaning: 'The remote SFTP server presented a host key that does not match the pinned fingerprint.',
+  },
+  DS_REMOTE_IO: { status: 502, meaning: 'A file operation on the remote SFTP server failed; the run is retried.' },
+  DS_NOTIFY_FAILED: {
+    status: 502,
+    meaning: 'A notification (email or webhook) could not be delivered after its retries.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

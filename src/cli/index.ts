@@ -8,6 +8,7 @@ import { loadConfig, redactConfig } from '../config/index.js';
 import { registerDomainCommands } from './domain.commands.js';
 import { registerJobCommands } from './jobs.commands.js';
 import { registerServeCommands } from './serve.commands.js';
+import { registerUserCommands } from './users.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
 
   registerServeCommands(program, globals);
   registerDomainCommands(program, globals);
+  registerUserCommands(program, globals);
   registerJobCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {

@@ -31,7 +31,7 @@ async function serve(globals: GlobalOptions, roles: Set<Role>): Promise<void> {
     const lines = ['', '================ datasync first start ================'];
     if (s.adminToken) lines.push(`admin API token:  ${s.adminToken}`);
     if (s.demo) {
-      lines.push(`demo SFTP login:  sftp -P ${config.sftp.port} ${s.demo.username}@localhost`);
+      lines.push(`demo SFTP login:  sftp -P ${server.sftpPort ?? config.sftp.port} ${s.demo.username}@localhost`);
       lines.push(`demo password:    ${s.demo.password}`);
     }
     lines.push(
@@ -41,6 +41,7 @@ async function serve(globals: GlobalOptions, roles: Set<Role>): Promise<void> {
     );
     process.stderr.write(lines.join('\n') + '\n');
   }
+  log.info({ httpPort: server.httpPort, sftpPort: server.sftpPort }, 'datasync ready');
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, 'shutting down');

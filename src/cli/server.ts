@@ -6,7 +6,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { buildApp, createMetricsRegistry } from '../http/index.js';
 import type { Logger } from '../logger.js';
-import { openStore, type Store } from '../store/index.js';
+import {
+  addSftpKey,
+  addSftpUser,
+  createSftpServer,
+  createStoreUserDirectory,
+  generatePassword,
+  listSftpUsers,
+} from '../sftp/index.js';
+import { FileReadyBus, HostedSpaces } from '../spaces/index.js';
+import { findSftpUserByUsername, insertSftpUser, openStore, type Store } from '../store/index.js';
+import path from 'node:path';
 import type { Role } from './roles.js';
 import { firstStart, provisionAccounts, type FirstStartSecrets } from './provision.js';
 
@@ -45,9 +55,17 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
     })());
 
   try {
-    await provisionAccounts(store, config, {}, log);
-    const secrets = await firstStart(store, config, {});
+    await provisionAccounts(store, config, { users: provisionUsers }, log);
+    const secrets = await firstStart(store, config, {
+      async createDemoUser(s, accountId, username) {
+        const password = generatePassword();
+        await addSftpUser(s, { accountId, username, password });
+        return password;
+      },
+    });
     const registry = createMetricsRegistry();
+    const spaces = new HostedSpaces(path.join(config.dataDir, 'spaces'));
+    const bus = new FileReadyBus();
     const result: RunningServer = { store, secrets, stop };
 
     if (roles.has('http') && config.http.enabled) {
@@ -63,9 +81,61 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
       started.push({ name: 'http', stop: () => app.close() });
       log.info({ host: config.http.host, port: result.httpPort }, 'HTTP listening');
     }
+
+    if (roles.has('sftp') && config.sftp.enabled) {
+      const c = config.sftp;
+      const sftp = createSftpServer(
+        {
+          host: c.host,
+          port: c.port,
+          dataDir: config.dataDir,
+          banner: c.banner,
+          idleTimeoutSeconds: c.idleTimeoutSeconds,
+          maxSessions: c.maxSessions,
+          maxSessionsPerUser: c.maxSessionsPerUser,
+          bruteForce: c.bruteForce,
+          quotas: { maxFileBytes: c.maxFileBytes, maxAccountBytes: c.maxAccountBytes },
+        },
+        { spaces, users: createStoreUserDirectory(store), bus, logger: log, registry },
+      );
+      result.sftpPort = (await sftp.start()).port;
+      started.push({ name: 'sftp', stop: () => sftp.stop() });
+      log.info({ host: c.host, port: result.sftpPort }, 'SFTP listening');
+    }
     return result;
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/** Users declared in the config file: created when missing; existing users keep their credentials. */
+async function provisionUsers(
+  store: Store,
+  accountId: string,
+  users: Config['accounts'][number]['users'],
+): Promise<void> {
+  const existing = new Set((await listSftpUsers(store, accountId)).map((u) => u.username));
+  for (const u of users) {
+    if (!existing.has(u.username)) {
+      if (u.passwordHash) {
+        // Already hashed in the file: stored as given, never re-hashed.
+        await insertSftpUser(store.db, { accountId, username: u.username, passwordHash: u.passwordHash });
+      } else {
+        await addSftpUser(store, {
+          accountId,
+          username: u.username,
+          password: u.password,
+          authorizedKeys: u.authorizedKeys.join('\n') || undefined,
+        });
+        continue;
+      }
+    }
+    // Keys listed in the file are added when missing (never removed: the database is the source of truth).
+    if (
+      u.authorizedKeys.length &&
+      (await findSftpUserByUsername(store.db, u.username))?.account_id === accountId
+    )
+      await addSftpKey(store, u.username, u.authorizedKeys.join('\n'));
   }
 }

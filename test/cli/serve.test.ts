@@ -1,0 +1,117 @@
+/**
+ * `datasync serve` as a newcomer runs it: first start on an empty data dir prints the demo credentials once,
+ * HTTP answers, the demo user logs in over SFTP with OpenSSH's client, and SIGTERM stops the process cleanly.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcess } from '../helpers/cli.js';
+import { runSftp } from '../sftp/sftp-harness.js';
+
+interface Started {
+  child: ChildProcess;
+  httpPort: number;
+  sftpPort: number;
+  stderr: () => string;
+}
+
+/** Start `serve` on free ports and resolve once both listeners logged their port. */
+function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = false): Promise<Started> {
+  const child = cliProcess(['serve'], {
+    cwd,
+    env: {
+      DATASYNC_HTTP__PORT: '0',
+      DATASYNC_SFTP__PORT: '0',
+      DATASYNC_HTTP__HOST: '127.0.0.1',
+      DATASYNC_SFTP__HOST: '127.0.0.1',
+      ...env,
+    },
+  });
+  let err = '';
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const ports: { http?: number; sftp?: number } = {};
+    // The secrets go to stderr, another pipe than the logs: on a first start wait for the end of that block too.
+    const check = () => {
+      if (ports.http && ports.sftp && (!firstStart || err.includes('Keep them now')))
+        resolve({ child, httpPort: ports.http, sftpPort: ports.sftp, stderr: () => err });
+    };
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      check();
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const j = JSON.parse(line) as { msg?: string; httpPort?: number; sftpPort?: number };
+          if (j.msg === 'datasync ready') Object.assign(ports, { http: j.httpPort, sftp: j.sftpPort });
+        } catch {
+          /* a partial line */
+        }
+      }
+      check();
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited early with ${code}: ${err}`)));
+  });
+}
+
+function stopServe(child: ChildProcess): Promise<number | string | null> {
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? null));
+    child.kill('SIGTERM');
+  });
+}
+
+describe('datasync serve (first start, embedded defaults)', () => {
+  let cwd: string;
+  let s: Started;
+  beforeAll(async () => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-serve-'));
+    s = await startServe(cwd, {}, true);
+  });
+  afterAll(async () => {
+    if (s?.child.exitCode === null) await stopServe(s.child);
+  });
+
+  it('prints the admin token and the demo SFTP password once, and stores no clear secret', async () => {
+    const err = s.stderr();
+    expect(err).toMatch(/admin API token: +ds_adm_/);
+    const password = /demo password: +(\S+)/.exec(err)?.[1];
+    expect(password).toBeTruthy();
+    const db = fs.readFileSync(path.join(cwd, 'data', 'datasync.db'));
+    expect(db.includes(Buffer.from(password!))).toBe(false);
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    const h = await fetch(`http://127.0.0.1:${s.httpPort}/healthz`);
+    expect(h.status).toBe(200);
+    expect(await h.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`http://127.0.0.1:${s.httpPort}/readyz`)).status).toBe(200);
+  });
+
+  it('lets the demo user log in with OpenSSH sftp and see the folders of the hosted space', async () => {
+    const password = /demo password: +(\S+)/.exec(s.stderr())![1]!;
+    const r = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', ['ls -1 /'], { password });
+    expect(r.code).toBe(0);
+    for (const folder of ['export', 'import', 'import_zip', 'sms']) expect(r.stdout).toContain(folder);
+    const bad = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', ['ls /'], {
+      password: 'wrong-password',
+    });
+    expect(bad.code).not.toBe(0);
+  });
+
+  it('stops cleanly on SIGTERM and does not print the secrets again on the next start', async () => {
+    expect(await stopServe(s.child)).toBe(0);
+    const again = await startServe(cwd, {});
+    try {
+      expect(again.stderr()).not.toMatch(/demo password/);
+      expect(again.stderr()).not.toMatch(/admin API token/);
+    } finally {
+      expect(await stopServe(again.child)).toBe(0);
+    }
+  });
+});
