@@ -91,6 +91,7 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
           dataDir: config.dataDir,
           banner: c.banner,
           idleTimeoutSeconds: c.idleTimeoutSeconds,
+          loginGraceSeconds: c.loginGraceSeconds,
           maxSessions: c.maxSessions,
           maxSessionsPerUser: c.maxSessionsPerUser,
           bruteForce: c.bruteForce,

@@ -67,6 +67,8 @@ export const configSchema = z.strictObject({
       port: port(2222),
       banner: z.string().default('datasync SFTP: authorised use only'),
       idleTimeoutSeconds: int(900, 1),
+      /** Seconds from connect to a successful login before the connection is closed. */
+      loginGraceSeconds: int(60, 1),
       maxSessions: int(200, 1),
       maxSessionsPerUser: int(10, 1),
       bruteForce: z
