@@ -1,7 +1,9 @@
-/** jobs list | show: every job's record (INTERFACES.md "Jobs"). */
+/** jobs list | show | retry | cancel: every job's record (INTERFACES.md "Jobs"). */
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../errors.js';
 import { findJob, listJobs, JOB_STATUSES, type JobStatus } from '../store/index.js';
+import { cancelJob, openJobQueue, retryJob } from '../jobs/index.js';
+import { systemClock } from '../clock.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { intArg, printJson, printList } from './output.js';
 
@@ -63,6 +65,48 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
         const j = await findJob(db, id);
         if (!j) throw new NotFoundError(`job ${id} does not exist`, { code: 'DS_JOB_NOT_FOUND' });
         printJson(j);
+      }),
+    );
+  jobs
+    .command('retry <jobId>')
+    .description('run a failed or cancelled job again, as a new job with the same input')
+    .option('--json', 'JSON output')
+    .action(async (id: string, o: { json?: boolean }) =>
+      withStore(globals(), async (store, config) => {
+        const queue = openJobQueue(store, {
+          databaseUrl: config.database,
+          supervise: false,
+          clock: systemClock,
+        });
+        await queue.start();
+        try {
+          const j = await retryJob(store.db, queue, id);
+          if (o.json) printJson(j);
+          else console.log(`queued job ${j.id} (retry of ${id})`);
+        } finally {
+          await queue.stop();
+        }
+      }),
+    );
+  jobs
+    .command('cancel <jobId>')
+    .description('cancel a queued or running job (a running one stops at its next heartbeat)')
+    .option('--json', 'JSON output')
+    .action(async (id: string, o: { json?: boolean }) =>
+      withStore(globals(), async (store, config) => {
+        const queue = openJobQueue(store, {
+          databaseUrl: config.database,
+          supervise: false,
+          clock: systemClock,
+        });
+        await queue.start();
+        try {
+          const j = await cancelJob(store.db, queue, id);
+          if (o.json) printJson(j);
+          else console.log(`job ${id} cancelled`);
+        } finally {
+          await queue.stop();
+        }
       }),
     );
 }

@@ -24,3 +24,10 @@ export {
 } from './space-path.js';
 export { FileReadyBus } from './file-ready.js';
 export type { FileReady, FileReadyListener } from './file-ready.js';
+export {
+  connectRemoteSpace,
+  RemoteSftpSpace,
+  hostKeyFingerprint,
+  type RemoteSpaceConfig,
+} from './remote-sftp-space.js';
+export * from './remote-transfer.js';

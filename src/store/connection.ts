@@ -44,7 +44,12 @@ export function redactUrl(url: string): string {
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store = isPostgresUrl(opts.database) ? await openPostgres(opts) : openSqlite(opts);
-  if (opts.migrate !== false) await migrateToLatest(store.db, store.dialect);
+  if (opts.migrate !== false)
+    await migrateToLatest(
+      store.db,
+      store.dialect,
+      store.dialect.name === 'postgres' ? (opts.pgSchema ?? 'public') : undefined,
+    );
   return store;
 }
 

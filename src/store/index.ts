@@ -14,3 +14,4 @@ export * from './sftp-users.repository.js';
 export * from './settings.repository.js';
 export * from './instances.repository.js';
 export * from './jobs.repository.js';
+export * from './jobs-tables.js';

@@ -29,8 +29,17 @@ class DialectMigrationProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: AnyDb, dialect: StoreDialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: new DialectMigrationProvider(dialect) });
+/**
+ * `schema` (PostgreSQL only) names the schema of Kysely's own migration tables. It must be given: Kysely's
+ * "does the lock table exist" check looks across all schemas, so without it a fresh schema next to one that
+ * already has the table would skip creating its own.
+ */
+export async function migrateToLatest(db: AnyDb, dialect: StoreDialect, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new DialectMigrationProvider(dialect),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
 }
