@@ -9,6 +9,7 @@ import { registerDomainCommands } from './domain.commands.js';
 import { registerJobCommands } from './jobs.commands.js';
 import { registerServeCommands } from './serve.commands.js';
 import { registerUserCommands } from './users.commands.js';
+import { registerEventsCommands } from './events.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDomainCommands(program, globals);
   registerUserCommands(program, globals);
   registerJobCommands(program, globals);
+  registerEventsCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {
     c.exitOverride();

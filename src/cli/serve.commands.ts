@@ -31,7 +31,9 @@ async function serve(globals: GlobalOptions, roles: Set<Role>): Promise<void> {
     const lines = ['', '================ datasync first start ================'];
     if (s.adminToken) lines.push(`admin API token:  ${s.adminToken}`);
     if (s.demo) {
-      lines.push(`demo SFTP login:  sftp -P ${server.sftpPort ?? config.sftp.port} ${s.demo.username}@localhost`);
+      lines.push(
+        `demo SFTP login:  sftp -P ${server.sftpPort ?? config.sftp.port} ${s.demo.username}@localhost`,
+      );
       lines.push(`demo password:    ${s.demo.password}`);
     }
     lines.push(
@@ -43,10 +45,20 @@ async function serve(globals: GlobalOptions, roles: Set<Role>): Promise<void> {
   }
   log.info({ httpPort: server.httpPort, sftpPort: server.sftpPort }, 'datasync ready');
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // The handlers stay installed until the process ends: a second SIGTERM (process managers repeat it) must
+    // not kill a shutdown that is draining jobs. A second SIGINT (Ctrl-C twice) forces the exit.
     const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        if (sig === 'SIGINT') {
+          log.warn('second SIGINT: exiting without waiting for the shutdown to finish');
+          process.exit(130);
+        }
+        log.info({ signal: sig }, 'already shutting down');
+        return;
+      }
+      stopping = true;
       log.info({ signal: sig }, 'shutting down');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       void server.stop().then(resolve);
     };
     process.on('SIGINT', onSignal);

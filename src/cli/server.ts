@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import { buildApp, createMetricsRegistry } from '../http/index.js';
+import { buildApp, createMetricsRegistry, loadTrackingKey } from '../http/index.js';
 import type { Logger } from '../logger.js';
 import {
   addSftpKey,
@@ -74,6 +74,11 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
         bodyLimitBytes: config.http.bodyLimitBytes,
         registry,
         db: store.db,
+        maxParameters: store.dialect.maxParameters,
+        trackingKey: loadTrackingKey(config.dataDir),
+        publicUrl: publicUrlOf(config),
+        softBounceThreshold: config.engagement.softBounceThreshold,
+        trustProxy: config.http.trustProxy,
       });
       await app.listen({ host: config.http.host, port: config.http.port });
       const addr = app.server.address();
@@ -139,4 +144,9 @@ async function provisionUsers(
     )
       await addSftpKey(store, u.username, u.authorizedKeys.join('\n'));
   }
+}
+
+/** Base URL of tracking links: `http.publicUrl`, or this machine's HTTP port for a local setup. */
+export function publicUrlOf(config: Config): string {
+  return config.http.publicUrl ?? `http://localhost:${config.http.port}`;
 }

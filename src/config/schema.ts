@@ -3,6 +3,7 @@
  * keys are errors (a typo must not silently fall back to a default). Every key is documented in README.md.
  */
 import { z } from 'zod';
+import { smsConfigSchema } from './sms.schema.js';
 
 /** Numbers come from YAML as numbers and from DATASYNC_* variables as strings: accept both. */
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -92,8 +93,16 @@ export const configSchema = z.strictObject({
       /** Base URL recipients' mail clients reach for tracking links. Default http://localhost:<port>. */
       publicUrl: z.string().url().optional(),
       bodyLimitBytes: int(10 * 1024 * 1024, 1024),
+      /** Trust X-Forwarded-For for the client address recorded by tracking (behind a reverse proxy). */
+      trustProxy: bool(false),
       /** Admin API token; when absent one is generated on first start and stored hashed. */
       adminToken: z.string().min(16).optional(),
+    })
+    .prefault({}),
+  engagement: z
+    .strictObject({
+      /** Consecutive soft bounces (no delivery, open or click between) that opt a recipient out with type 512. */
+      softBounceThreshold: int(5, 1),
     })
     .prefault({}),
   smtp: z
@@ -108,6 +117,8 @@ export const configSchema = z.strictObject({
       ratePerSecond: int(50, 1),
     })
     .prefault({}),
+  /** CSV2SMS providers (docs/sms.md). */
+  sms: smsConfigSchema,
   jobs: z
     .strictObject({
       /** Concurrent imports (of different accounts; one account's imports always run one at a time). */

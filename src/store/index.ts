@@ -15,3 +15,7 @@ export * from './settings.repository.js';
 export * from './instances.repository.js';
 export * from './jobs.repository.js';
 export * from './jobs-tables.js';
+export * from './engagement-tables.js';
+export * from './engagement-messages.repository.js';
+export * from './engagement-events.repository.js';
+export * from './sms-campaigns.repository.js';

@@ -15,6 +15,7 @@ interface Started {
   httpPort: number;
   sftpPort: number;
   stderr: () => string;
+  stdout: () => string;
 }
 
 /** Start `serve` on free ports and resolve once both listeners logged their port. */
@@ -36,7 +37,7 @@ function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = false): Pr
     // The secrets go to stderr, another pipe than the logs: on a first start wait for the end of that block too.
     const check = () => {
       if (ports.http && ports.sftp && (!firstStart || err.includes('Keep them now')))
-        resolve({ child, httpPort: ports.http, sftpPort: ports.sftp, stderr: () => err });
+        resolve({ child, httpPort: ports.http, sftpPort: ports.sftp, stderr: () => err, stdout: () => out });
     };
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -111,7 +112,9 @@ describe('datasync serve (first start, embedded defaults)', () => {
       expect(again.stderr()).not.toMatch(/demo password/);
       expect(again.stderr()).not.toMatch(/admin API token/);
     } finally {
-      expect(await stopServe(again.child)).toBe(0);
+      const code = await stopServe(again.child);
+      if (code !== 0) console.log('STDOUT', again.stdout(), 'STDERR', again.stderr());
+      expect(code).toBe(0);
     }
   });
 });
