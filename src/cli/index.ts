@@ -10,6 +10,7 @@ import { registerJobCommands } from './jobs.commands.js';
 import { registerServeCommands } from './serve.commands.js';
 import { registerUserCommands } from './users.commands.js';
 import { registerEventsCommands } from './events.commands.js';
+import { registerExportCommands } from './export.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerUserCommands(program, globals);
   registerJobCommands(program, globals);
   registerEventsCommands(program, globals);
+  registerExportCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {
     c.exitOverride();

@@ -19,3 +19,5 @@ export * from './engagement-tables.js';
 export * from './engagement-messages.repository.js';
 export * from './engagement-events.repository.js';
 export * from './sms-campaigns.repository.js';
+export * from './exports-files.repository.js';
+export * from './exports-rows.repository.js';

@@ -8,6 +8,9 @@
  * - numeric ids the customer sees (list id, field id, message id `idNl`, sending id `idInvio`) are per account.
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { EngagementCounterTable, EventKeyTable, SendingRecipientTable } from './engagement-tables.js';
+import type { ExportFileTable } from './exports-files.repository.js';
+import type { JobScheduleTable, NotificationDeliveryTable, QueueJobTable } from './jobs-tables.js';
 
 /** The 39 recipient field columns `f1`..`f39` (reference §1.4: numeric field ids 1..39, values ≤ 200 bytes). */
 export const FIELD_IDS = Array.from({ length: 39 }, (_, i) => i + 1);
@@ -291,6 +294,14 @@ export interface Database {
   export_watermarks: ExportWatermarkTable;
   api_tokens: ApiTokenTable;
   settings: SettingTable;
+  // Migration 0002 (engagement), 0003 (exports), 0004 (jobs): row types live next to their repositories.
+  engagement_counters: EngagementCounterTable;
+  sending_recipients: SendingRecipientTable;
+  event_keys: EventKeyTable;
+  export_files: ExportFileTable;
+  queue_jobs: QueueJobTable;
+  job_schedules: JobScheduleTable;
+  notification_deliveries: NotificationDeliveryTable;
 }
 
 export type AccountRow = Selectable<AccountTable>;
