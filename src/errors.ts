@@ -274,6 +274,23 @@ export const ERROR_CODES = {
     status: 502,
     meaning: 'A notification (email or webhook) could not be delivered after its retries.',
   },
+  DS_INSTANCE_NOT_FOUND: { status: 404, meaning: 'The instance does not exist in the account.' },
+  DS_INSTANCE_INVALID: {
+    status: 400,
+    meaning: 'An instance definition sent to the admin API is not valid for its kind.',
+  },
+  DS_QUEUE_UNAVAILABLE: {
+    status: 503,
+    meaning: 'This server runs no job queue (no worker role), so jobs cannot be queued, retried or run from it.',
+  },
+  DS_DOWNLOAD_REFUSED: {
+    status: 403,
+    meaning: "A job's file path lies outside the data directory or the account's space, so it is not served.",
+  },
+  DS_DOWNLOAD_GONE: {
+    status: 404,
+    meaning: "The job's file is no longer stored (retention removed it) or the job has no such file.",
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -68,21 +68,27 @@ export async function runCsv2Sms(
     name: spacePathName(spacePath),
     jobId: opts.jobId ?? newJobId(started),
   };
-  await insertJob(
-    db,
-    {
-      id: loc.jobId,
-      accountId,
-      instanceId: opts.instanceId ?? null,
-      kind: 'csv2sms',
-      trigger: opts.trigger ?? 'upload',
-      status: 'running',
-      inputName: loc.name,
-      inputPath: spacePath,
-    },
-    started,
-  );
-  await updateJob(db, loc.jobId, { started_at: started.toISOString(), attempts: 1 });
+  // The queue may have written the record already (enqueueJob); then this run only marks it running.
+  const existing = opts.jobId ? await findJob(db, loc.jobId) : undefined;
+  if (existing) {
+    await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
+  } else {
+    await insertJob(
+      db,
+      {
+        id: loc.jobId,
+        accountId,
+        instanceId: opts.instanceId ?? null,
+        kind: 'csv2sms',
+        trigger: opts.trigger ?? 'upload',
+        status: 'running',
+        inputName: loc.name,
+        inputPath: spacePath,
+      },
+      started,
+    );
+  }
+  await updateJob(db, loc.jobId, { started_at: started.toISOString(), attempts: (existing?.attempts ?? 0) + 1 });
 
   let procPath: string | null = null;
   let counters = emptyCounters();

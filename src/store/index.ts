@@ -21,3 +21,4 @@ export * from './engagement-events.repository.js';
 export * from './sms-campaigns.repository.js';
 export * from './exports-files.repository.js';
 export * from './exports-rows.repository.js';
+export * from './import-batch.repository.js';

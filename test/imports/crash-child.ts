@@ -1,0 +1,20 @@
+/**
+ * Child process of the crash test: runs (or resumes) one import job and prints `P <rows>` after every committed
+ * batch, so the parent can SIGKILL it at chosen points. Usage: crash-child.ts DATABASE PG_SCHEMA|- JOB_ID REJECTED_CSV
+ */
+import { runImportJob } from '../../src/imports/index.js';
+import { openStore } from '../../src/store/index.js';
+
+const [database, schema, jobId, rejected] = process.argv.slice(2);
+const store = await openStore({
+  database: database!,
+  ...(schema && schema !== '-' ? { pgSchema: schema } : {}),
+  migrate: false,
+});
+const s = await runImportJob(store, jobId!, {
+  batchSize: 5000,
+  rejectedCsvPath: rejected!,
+  onProgress: (p) => process.stdout.write(`P ${p.rows}\n`),
+});
+process.stdout.write(`DONE ${s.status}\n`);
+await store.close();
