@@ -15,8 +15,12 @@ const names = fs
   .sort();
 const [name, ...args] = process.argv.slice(2);
 if (!name || !names.includes(name)) {
-  console.log(`usage: npm run bench -- NAME [options]\nbenchmarks: ${names.join(', ')}\nfigures: bench/RESULTS.md`);
+  console.log(
+    `usage: npm run bench -- NAME [options]\nbenchmarks: ${names.join(', ')}\nfigures: bench/RESULTS.md`,
+  );
   process.exit(name ? 2 : 0);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, `${name}.ts`), ...args], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, `${name}.ts`), ...args], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -11,6 +11,8 @@ import { registerServeCommands } from './serve.commands.js';
 import { registerUserCommands } from './users.commands.js';
 import { registerEventsCommands } from './events.commands.js';
 import { registerExportCommands } from './export.commands.js';
+import { registerInstanceCommands } from './instances.commands.js';
+import { registerAdminCommands } from './admin.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -37,7 +39,9 @@ export function buildProgram(): Command {
   registerDomainCommands(program, globals);
   registerUserCommands(program, globals);
   registerJobCommands(program, globals);
+  registerInstanceCommands(program, globals);
   registerEventsCommands(program, globals);
+  registerAdminCommands(program, globals);
   registerExportCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {

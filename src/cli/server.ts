@@ -18,6 +18,10 @@ import { FileReadyBus, HostedSpaces } from '../spaces/index.js';
 import { findSftpUserByUsername, insertSftpUser, openStore, type Store } from '../store/index.js';
 import path from 'node:path';
 import type { Role } from './roles.js';
+import { startJobRoles } from './job-roles.js';
+import { applyInstanceDocuments } from './instances.commands.js';
+import { adminApiRoutes } from '../http/index.js';
+import { dashboardRoutes } from '../web/index.js';
 import { firstStart, provisionAccounts, type FirstStartSecrets } from './provision.js';
 
 export interface RunningServer {
@@ -55,8 +59,20 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
     })());
 
   try {
-    await provisionAccounts(store, config, { users: provisionUsers }, log);
+    await provisionAccounts(
+      store,
+      config,
+      {
+        users: provisionUsers,
+        instances: (s, accountId, docs) =>
+          applyInstanceDocuments(s, { docs: docs.map((d) => ({ accountId, ...d })) }).then(() => {}),
+      },
+      log,
+    );
     const secrets = await firstStart(store, config, {
+      // INTERFACES.md: a demo import on /import/*.csv (field-id header) and daily exports at 05:00 Europe/Rome.
+      createDemoInstances: (s, accountId) =>
+        applyInstanceDocuments(s, { docs: demoInstances(accountId) }).then(() => {}),
       async createDemoUser(s, accountId, username) {
         const password = generatePassword();
         await addSftpUser(s, { accountId, username, password });
@@ -67,6 +83,10 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
     const spaces = new HostedSpaces(path.join(config.dataDir, 'spaces'));
     const bus = new FileReadyBus();
     const result: RunningServer = { store, secrets, stop };
+
+    // Jobs first: HTTP (run now, retry) and SFTP (uploads) send to the queue as soon as they listen.
+    const jobRoles = await startJobRoles({ config, store, roles, spaces, bus, log });
+    if (jobRoles) started.push({ name: 'jobs', stop: () => jobRoles.stop() });
 
     if (roles.has('http') && config.http.enabled) {
       const app: FastifyInstance = await buildApp({
@@ -80,6 +100,10 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
         softBounceThreshold: config.engagement.softBounceThreshold,
         trustProxy: config.http.trustProxy,
       });
+      const deps = { store, dataDir: config.dataDir, spaces, queue: jobRoles?.runtime.queue };
+      await app.register(adminApiRoutes, deps);
+      // The dashboard renders its pages by calling the admin API in-process with the signed-in token.
+      await app.register(dashboardRoutes, deps);
       await app.listen({ host: config.http.host, port: config.http.port });
       const addr = app.server.address();
       result.httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
@@ -149,4 +173,35 @@ async function provisionUsers(
 /** Base URL of tracking links: `http.publicUrl`, or this machine's HTTP port for a local setup. */
 export function publicUrlOf(config: Config): string {
   return config.http.publicUrl ?? `http://localhost:${config.http.port}`;
+}
+
+/** The demo account's instances: what a newcomer's first upload and first export run through. */
+export function demoInstances(accountId: string): unknown[] {
+  const daily = { cron: '0 5 * * *', timeZone: 'Europe/Rome' };
+  return [
+    {
+      id: `${accountId}-import`,
+      accountId,
+      kind: 'import',
+      fileMatch: { glob: '*.csv' },
+      destination: { listId: 1 },
+      channels: ['email', 'sms'],
+    },
+    {
+      id: `${accountId}-unsubscribers`,
+      accountId,
+      kind: 'export',
+      type: 'unsubscribers',
+      lists: [1],
+      schedule: daily,
+    },
+    {
+      id: `${accountId}-statistics`,
+      accountId,
+      kind: 'export',
+      type: 'statistics',
+      lists: [1],
+      schedule: daily,
+    },
+  ];
 }

@@ -129,6 +129,8 @@ export const exportInstanceSchema = z
       })
       .strict()
       .default({}),
+    /** Notifications when a job of this instance ends (email, signed webhooks): see docs/jobs.md. */
+    notify: z.record(z.string(), z.unknown()).optional(),
     /** When the scheduler runs the instance: cron (5 or 6 fields) in `timeZone` (default: the file time zone). */
     schedule: z
       .object({ cron: z.string().min(9), timeZone: timeZone.optional() })

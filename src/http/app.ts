@@ -24,7 +24,7 @@ import { eventsRoutes } from './events.routes.js';
 import { messagesRoutes } from './messages.routes.js';
 import { registerOpenApi, useZod, type ZodTypeProvider } from './openapi.js';
 import { smsHooksRoutes } from './sms-hooks.routes.js';
-import type { Database } from './store.js';
+import type { Database } from '../store/index.js';
 import { createTrackingLinks } from './tracking-links.js';
 import { trackingRoutes } from './tracking.routes.js';
 

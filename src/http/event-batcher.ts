@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
-import { insertEvents, type Database, type NewEventRow } from './store.js';
+import { insertEvents, type Database, type NewEventRow } from '../store/index.js';
 
 interface Pending {
   row: NewEventRow;

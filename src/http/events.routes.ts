@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { ingestEventSchema } from './engagement-event.js';
 import { parseEventsText, recordEvents } from './events.service.js';
 import type { ZodTypeProvider } from './openapi.js';
-import type { Database } from './store.js';
+import type { Database } from '../store/index.js';
 
 export const EVENT_BODY_TYPES = [
   'application/json',

@@ -3,6 +3,12 @@
  * events add`, SMS delivery reports). Each event is validated on its own, so one bad line is reported
  * and the rest are recorded. Per chunk of events, one transaction claims the idempotency keys, writes the
  * events and applies the status rules: a retried batch is recognised by its keys and changes nothing.
+ *
+ * Events name the customer's numbers (`idNl` / `idSMS`, `idInvio`); rows store internal ids
+ * (`messages.id`, `sendings.id`). Before each chunk's transaction, `resolveEngagementRefs` maps the numbers
+ * in a few batched queries and creates the messages and sendings an external platform sent (so the exports
+ * can name them); the rows it creates are kept even when the chunk's transaction fails, which is harmless:
+ * they are what a retry resolves to.
  */
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
@@ -10,19 +16,22 @@ import { DatasyncError, type ErrorCode } from '../errors.js';
 import {
   claimEventKeys,
   countConsecutiveSoftBounces,
-  findSending,
   getAccount,
   insertEvents,
+  messageRefKey,
   normalizeEmail,
   normalizeMobile,
+  resolveEngagementRefs,
   resolveRecipientIds,
   unsubscribeFromLists,
   type Channel,
   type Database,
   type Db,
+  type MessageNumberRef,
   type NewEventRow,
-  type Sending,
-} from './store.js';
+  type ResolvedRefs,
+  type SendingNumberRef,
+} from '../store/index.js';
 import { ingestEventSchema, type IngestEvent } from './engagement-event.js';
 import { normalizeSmsStatus } from './sms-status.js';
 import { DEFAULT_SOFT_BOUNCE_THRESHOLD, OPTOUT, hardBounceType } from './status-rules.js';
@@ -150,8 +159,8 @@ export async function recordEvents(
       }
       ready.push({ ...p, recipientId: rid });
     }
-    const sendings = await loadSendings(store.db, accountId, ready);
     const now = clock.now().toISOString();
+    const refs = await resolveEngagementRefs(store.db, accountId, numberRefs(ready), now);
     await store.db.transaction().execute(async (trx) => {
       const keys = ready.flatMap((p) => (p.key ? [p.key] : []));
       const fresh = keys.length ? await claimEventKeys(trx, accountId, keys, now) : new Set<string>();
@@ -165,18 +174,10 @@ export async function recordEvents(
         return true;
       });
       const rows: NewEventRow[] = [];
-      for (const p of todo)
-        if (p.event.kind !== 'unsubscribe') rows.push(eventRow(accountId, p, sendings, now));
+      for (const p of todo) if (p.event.kind !== 'unsubscribe') rows.push(eventRow(accountId, p, refs, now));
       await insertEvents(trx, rows, store.dialect?.maxParameters);
       for (const p of todo)
-        result.unsubscribed += await applyStatusRules(
-          trx,
-          accountId,
-          p,
-          sendings,
-          now,
-          opts.softBounceThreshold,
-        );
+        result.unsubscribed += await applyStatusRules(trx, accountId, p, refs, now, opts.softBounceThreshold);
       result.recorded += todo.length;
     });
   }
@@ -184,29 +185,51 @@ export async function recordEvents(
   return result;
 }
 
-async function loadSendings(db: Db, accountId: string, ready: Prepared[]): Promise<Map<number, Sending>> {
-  const out = new Map<number, Sending>();
-  for (const n of new Set(ready.flatMap((p) => (p.event.idInvio ? [p.event.idInvio] : [])))) {
-    const s = await findSending(db, accountId, n);
-    if (s) out.set(n, s);
+const iso = (t: string) => new Date(t).toISOString();
+
+/** The message number an event names itself: `idNl` for email, `idSMS` for SMS. */
+const ownNumber = (p: Prepared): number | undefined => (p.channel === 'email' ? p.event.idNl : p.event.idSMS);
+
+/** The numbers a chunk names, for one batched resolution. */
+function numberRefs(ready: Prepared[]): { messages: MessageNumberRef[]; sendings: SendingNumberRef[] } {
+  const messages: MessageNumberRef[] = [];
+  const sendings: SendingNumberRef[] = [];
+  for (const p of ready) {
+    const own = ownNumber(p);
+    const message = own !== undefined ? { channel: p.channel, number: own } : undefined;
+    if (message) messages.push(message);
+    if (p.event.idInvio !== undefined)
+      sendings.push({
+        number: p.event.idInvio,
+        message,
+        listId: p.event.idList ?? null,
+        startedAt: p.event.kind === 'sent' && p.event.occurredAt ? iso(p.event.occurredAt) : null,
+      });
   }
-  return out;
+  return { messages, sendings };
 }
 
-/** List, message and sending numbers of an event, defaulted from a datasync sending it names. */
-function numbers(p: Prepared, sendings: Map<number, Sending>) {
-  const s = p.event.idInvio ? sendings.get(p.event.idInvio) : undefined;
-  const own = p.channel === 'email' ? p.event.idNl : p.event.idSMS;
-  return {
-    listId: p.event.idList ?? s?.listId ?? null,
-    messageNumber: own ?? (s && s.channel === p.channel ? s.messageNumber : null),
-    sendingNumber: p.event.idInvio ?? null,
-  };
+/**
+ * Internal ids of an event's list, message and sending. A datasync sending it names fills in the list and,
+ * when the event names no message of its own, the sending's message (same channel only). An unknown
+ * `idInvio` named without `idNl` / `idSMS` has no row (a sending needs its message): the event is recorded
+ * without it.
+ */
+function idsOf(p: Prepared, refs: ResolvedRefs) {
+  const s = p.event.idInvio !== undefined ? refs.sendings.get(p.event.idInvio) : undefined;
+  const own = ownNumber(p);
+  const messageId =
+    own !== undefined
+      ? (refs.messages.get(messageRefKey(p.channel, own)) ?? null)
+      : s && s.channel === p.channel
+        ? s.messageId
+        : null;
+  return { listId: p.event.idList ?? s?.listId ?? null, messageId, sendingId: s?.id ?? null };
 }
 
-function eventRow(accountId: string, p: Prepared, sendings: Map<number, Sending>, now: string): NewEventRow {
+function eventRow(accountId: string, p: Prepared, refs: ResolvedRefs, now: string): NewEventRow {
   const e = p.event;
-  const n = numbers(p, sendings);
+  const n = idsOf(p, refs);
   let code = e.code ?? null;
   let detail: string | null = null;
   if (e.kind === 'bounce') detail = e.bounceType!;
@@ -220,8 +243,8 @@ function eventRow(accountId: string, p: Prepared, sendings: Map<number, Sending>
     channel: p.channel,
     recipient_id: p.recipientId,
     list_id: n.listId,
-    message_id: n.messageNumber,
-    sending_id: n.sendingNumber,
+    message_id: n.messageId,
+    sending_id: n.sendingId,
     url: e.kind === 'click' ? e.url! : null,
     code,
     detail,
@@ -229,7 +252,7 @@ function eventRow(accountId: string, p: Prepared, sendings: Map<number, Sending>
     ip: e.ip ?? null,
     user_agent: e.userAgent ?? null,
     idempotency_key: p.key ?? null,
-    occurred_at: e.occurredAt ? new Date(e.occurredAt).toISOString() : now,
+    occurred_at: e.occurredAt ? iso(e.occurredAt) : now,
     recorded_at: now,
   };
 }
@@ -239,20 +262,20 @@ async function applyStatusRules(
   trx: Db,
   accountId: string,
   p: Prepared,
-  sendings: Map<number, Sending>,
+  refs: ResolvedRefs,
   now: string,
   softBounceThreshold = DEFAULT_SOFT_BOUNCE_THRESHOLD,
 ): Promise<number> {
   const e = p.event;
-  const n = numbers(p, sendings);
+  const n = idsOf(p, refs);
   const base = {
     accountId,
     recipientId: p.recipientId,
-    messageNumber: n.messageNumber,
-    sendingNumber: n.sendingNumber,
+    messageId: n.messageId,
+    sendingId: n.sendingId,
     ip: e.ip ?? null,
     userAgent: e.userAgent ?? null,
-    occurredAt: e.occurredAt ? new Date(e.occurredAt).toISOString() : now,
+    occurredAt: e.occurredAt ? iso(e.occurredAt) : now,
     recordedAt: now,
   };
   const thisListOrAll = n.listId !== null ? [n.listId] : ('all' as const);

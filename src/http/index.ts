@@ -38,3 +38,5 @@ export {
 } from './engagement-event.js';
 export { DEFAULT_SOFT_BOUNCE_THRESHOLD, OPTOUT, hardBounceType } from './status-rules.js';
 export { normalizeSmsStatus, SMS_STATUSES, type SmsStatus } from './sms-status.js';
+export { adminApiRoutes, type AdminApiOptions } from './admin-api.routes.js';
+export { JOB_FILES, resolveJobFile, sendJobFile, jobFilePath } from './admin-jobs.routes.js';

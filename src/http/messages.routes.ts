@@ -21,7 +21,7 @@ import {
   type Database,
   type Message,
   type Sending,
-} from './store.js';
+} from '../store/index.js';
 import { createApiToken } from './tokens.js';
 import type { TrackingLinks } from './tracking-links.js';
 

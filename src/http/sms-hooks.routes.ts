@@ -14,7 +14,7 @@ import type { Clock } from '../clock.js';
 import { bearerAuth, principalAccount } from './auth.js';
 import { recordEvents } from './events.service.js';
 import type { ZodTypeProvider } from './openapi.js';
-import { findSentSmsEvent, type Database } from './store.js';
+import { findSentSmsEvent, type Database } from '../store/index.js';
 
 /** One delivery report, whatever the provider calls its fields. */
 const dlrSchema = z
@@ -78,8 +78,9 @@ export async function smsHooksRoutes(fastify: FastifyInstance, opts: SmsHooksOpt
         kind: 'sms_status',
         recipientId: sent.recipient_id,
         idList: sent.list_id ?? undefined,
-        idSMS: sent.message_id ?? undefined,
-        idInvio: sent.sending_id ?? undefined,
+        // The sent event holds internal ids; recordEvents speaks the customer's numbers and maps them back.
+        idSMS: sent.message_number ?? undefined,
+        idInvio: sent.sending_number ?? undefined,
         status: d.status,
         code: d.code,
         providerMessageId: d.id,

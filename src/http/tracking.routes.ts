@@ -7,7 +7,8 @@
  *   `POST /t/u/<token>` unsubscribes: the page's form (type `2`) or RFC 8058 one-click (type `32`).
  *
  * A forged, truncated or wrong-kind token is a 404. Tokens are verified without the database; recording
- * needs the sending's account, list and numbers, cached by sending id. Requests log at `warn` only: at
+ * needs the sending's account, list and message, cached by sending id. Events carry internal ids
+ * (`message_id` = `messages.id`, `sending_id` = `sendings.id`). Requests log at `warn` only: at
  * tracking volumes per-request info lines would cost more than the work (the metrics count them).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,7 +18,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { EventBatcher } from './event-batcher.js';
 import { OPTOUT } from './status-rules.js';
-import { findSendingById, unsubscribeFromLists, type Database, type Sending } from './store.js';
+import { findSendingById, unsubscribeFromLists, type Database, type Sending } from '../store/index.js';
 import { openToken, type TrackingClaims } from './tracking-token.js';
 
 /** The smallest transparent 1×1 GIF (43 bytes). */
@@ -104,8 +105,9 @@ export async function trackingRoutes(app: FastifyInstance, opts: TrackingRoutesO
         channel: s.channel,
         recipient_id: claims.recipientId,
         list_id: s.listId,
-        message_id: s.messageNumber,
-        sending_id: s.number,
+        // Internal ids, like every event row: the exports join them back to idNl, subject and idInvio.
+        message_id: s.messageId,
+        sending_id: s.id,
         url: claims.url ?? null,
         code: null,
         detail: null,
@@ -162,8 +164,8 @@ export async function trackingRoutes(app: FastifyInstance, opts: TrackingRoutesO
           channel: s.channel,
           lists: s.listId !== null ? [s.listId] : 'all',
           optoutType: oneClick ? OPTOUT.oneClick : OPTOUT.link,
-          messageNumber: s.messageNumber,
-          sendingNumber: s.number,
+          messageId: s.messageId,
+          sendingId: s.id,
           ip: req.ip ?? null,
           userAgent: req.headers['user-agent']?.slice(0, 1000) ?? null,
           occurredAt: now,

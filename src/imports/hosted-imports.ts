@@ -62,6 +62,72 @@ function moveFile(from: string, to: string): void {
   }
 }
 
+/** What running one hosted import job needs (a worker of the jobs queue builds it once). */
+export type HostedImportJobDeps = Pick<HostedImportsDeps, 'store' | 'spaces' | 'batchSize'> & {
+  logger: ImportLogger;
+  clock: Clock;
+};
+
+/**
+ * Run (or resume) one recorded hosted import job and finalise it: the input, `.result.json` and
+ * `.rejected.csv` go to `<folder>/done/` or `<folder>/failed/`, and the work folder is removed. This is what
+ * the in-process runner and the jobs queue's import handler both call.
+ */
+export async function runHostedImportJob(
+  deps: HostedImportJobDeps,
+  ref: ImportJobRef,
+): Promise<ImportSummary> {
+  const { store, logger, clock } = deps;
+  const job = await findJob(store.db, ref.jobId);
+  if (!job || !job.inputPath || !job.instanceId) throw new Error(`import job ${ref.jobId} has no input`);
+  const workFile = job.inputPath;
+  const name = job.inputName ?? path.basename(workFile);
+  const rejectedWork = path.join(path.dirname(workFile), `${ref.jobId}_${name}.rejected.csv`);
+  let validateOnly = false;
+  let folder = '/import';
+  try {
+    const instance = await loadImportInstance(store.db, job.instanceId);
+    validateOnly = instance.validateOnly;
+    folder = instance.folder;
+  } catch {
+    // runImportJob records the instance problem on the job
+  }
+  const summary = await runImportJob(store, ref.jobId, {
+    skipIfProcessed: true,
+    validateOnly,
+    rejectedCsvPath: rejectedWork,
+    logger,
+    clock,
+    batchSize: deps.batchSize,
+  });
+  // Finalise: input, result and rejected rows go back to the customer's space, then the work folder goes.
+  const destFolder = `${folder === '/' ? '' : folder}/${summary.status === 'failed' ? 'failed' : 'done'}`;
+  const base = `${ref.jobId}_${name}`;
+  const destDisk = deps.spaces.resolve(ref.accountId, destFolder);
+  fs.mkdirSync(destDisk, { recursive: true, mode: 0o750 });
+  const resultFiles: Record<string, string> = {
+    input: `${destFolder}/${base}`,
+    result: `${destFolder}/${base}.result.json`,
+  };
+  const hasRejected = fs.existsSync(rejectedWork) && fs.statSync(rejectedWork).size > 0;
+  if (hasRejected) resultFiles.rejected = `${destFolder}/${base}.rejected.csv`;
+  const result = {
+    ...summary,
+    validateOnly,
+    resultFiles,
+    rejectedFile: hasRejected ? resultFiles.rejected! : null,
+  };
+  if (hasRejected) moveFile(rejectedWork, path.join(destDisk, `${base}.rejected.csv`));
+  writeFileAtomic(path.join(destDisk, `${base}.result.json`), JSON.stringify(result, null, 2) + '\n');
+  if (fs.existsSync(workFile)) moveFile(workFile, path.join(destDisk, base));
+  fs.rmSync(path.dirname(workFile), { recursive: true, force: true });
+  await updateJob(store.db, ref.jobId, {
+    input_path: resultFiles.input,
+    result_json: JSON.stringify(result),
+  });
+  return result;
+}
+
 export function startHostedImports(deps: HostedImportsDeps): HostedImports {
   const { store } = deps;
   const logger = deps.logger ?? silentLogger;
@@ -70,58 +136,8 @@ export function startHostedImports(deps: HostedImportsDeps): HostedImports {
   const handling = new Set<Promise<unknown>>();
   let stopped = false;
 
-  const runner: ImportRunner = deps.runner ?? new InProcessImportRunner((job) => runAndFinalize(job));
-
-  async function runAndFinalize(ref: ImportJobRef): Promise<ImportSummary> {
-    const job = await findJob(store.db, ref.jobId);
-    if (!job || !job.inputPath || !job.instanceId) throw new Error(`import job ${ref.jobId} has no input`);
-    const workFile = job.inputPath;
-    const name = job.inputName ?? path.basename(workFile);
-    const rejectedWork = path.join(path.dirname(workFile), `${ref.jobId}_${name}.rejected.csv`);
-    let validateOnly = false;
-    let folder = '/import';
-    try {
-      const instance = await loadImportInstance(store.db, job.instanceId);
-      validateOnly = instance.validateOnly;
-      folder = instance.folder;
-    } catch {
-      // runImportJob records the instance problem on the job
-    }
-    const summary = await runImportJob(store, ref.jobId, {
-      skipIfProcessed: true,
-      validateOnly,
-      rejectedCsvPath: rejectedWork,
-      logger,
-      clock,
-      batchSize: deps.batchSize,
-    });
-    // Finalise: input, result and rejected rows go back to the customer's space, then the work folder goes.
-    const destFolder = `${folder === '/' ? '' : folder}/${summary.status === 'failed' ? 'failed' : 'done'}`;
-    const base = `${ref.jobId}_${name}`;
-    const destDisk = deps.spaces.resolve(ref.accountId, destFolder);
-    fs.mkdirSync(destDisk, { recursive: true, mode: 0o750 });
-    const resultFiles: Record<string, string> = {
-      input: `${destFolder}/${base}`,
-      result: `${destFolder}/${base}.result.json`,
-    };
-    const hasRejected = fs.existsSync(rejectedWork) && fs.statSync(rejectedWork).size > 0;
-    if (hasRejected) resultFiles.rejected = `${destFolder}/${base}.rejected.csv`;
-    const result = {
-      ...summary,
-      validateOnly,
-      resultFiles,
-      rejectedFile: hasRejected ? resultFiles.rejected! : null,
-    };
-    if (hasRejected) moveFile(rejectedWork, path.join(destDisk, `${base}.rejected.csv`));
-    writeFileAtomic(path.join(destDisk, `${base}.result.json`), JSON.stringify(result, null, 2) + '\n');
-    if (fs.existsSync(workFile)) moveFile(workFile, path.join(destDisk, base));
-    fs.rmSync(path.dirname(workFile), { recursive: true, force: true });
-    await updateJob(store.db, ref.jobId, {
-      input_path: resultFiles.input,
-      result_json: JSON.stringify(result),
-    });
-    return result;
-  }
+  const runner: ImportRunner =
+    deps.runner ?? new InProcessImportRunner((job) => runHostedImportJob({ ...deps, logger, clock }, job));
 
   async function handle(e: FileReadyEvent): Promise<string | null> {
     const name = path.posix.basename(e.path);

@@ -188,6 +188,8 @@ export const importInstanceSchema = z
     reprocess: z.boolean().default(false),
     /** Dropped files are only validated: a result file, no data change. Default false. */
     validateOnly: z.boolean().default(false),
+    /** Notifications when a job of this instance ends (email, signed webhooks): see docs/jobs.md. */
+    notify: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
   .superRefine((d, ctx) => {

@@ -12,8 +12,11 @@ export interface ImportJobRef {
 }
 
 export interface ImportRunner {
-  /** Queue a recorded job; resolves with its summary when it has run. */
-  enqueue(job: ImportJobRef): Promise<ImportSummary>;
+  /**
+   * Queue a recorded job. The in-process runner resolves with its summary when it has run; a durable queue
+   * resolves once the job is safely queued (it may run on another node).
+   */
+  enqueue(job: ImportJobRef): Promise<ImportSummary | void>;
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   /** Stop taking jobs; running ones finish (a job not started stays `queued` for the next start). */

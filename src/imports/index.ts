@@ -36,6 +36,8 @@ export {
 export { InProcessImportRunner, type ImportJobRef, type ImportRunner } from './import-runner.js';
 export {
   startHostedImports,
+  runHostedImportJob,
+  type HostedImportJobDeps,
   type FileReadyEvent,
   type HostedImports,
   type HostedImportsDeps,

@@ -3,8 +3,10 @@
  * opens and clicks in group commits, ingestion writes hundreds of events per transaction.
  *
  * Event columns, as the exports read them (tables.ts `EventTable`):
- * - `message_id` = the customer's `idNl` / `idSMS`, `sending_id` = `idInvio`, `list_id` = `idList`
- *   (customer-facing numbers, not internal ids: ingested events may name messages sent elsewhere);
+ * - `message_id` = `messages.id`, `sending_id` = `sendings.id` (internal ids, as everywhere: the exports join
+ *   `messages` for `idNl` / `idSMS` and the subject, `sendings` for `idInvio`); `list_id` = `idList`.
+ *   Ingested events name customer numbers; engagement-refs.repository.ts resolves them, creating the rows of
+ *   messages sent elsewhere;
  * - `bounce`: `detail` = `hard` | `soft`, `code` = the bounce code given (SMTP status or text);
  * - `unsubscribe`: `code` = the unsubscribe type of reference §3.4.1 (`2`, `32`, `80`, `16`, `512`…);
  * - `click`: `url` = the clicked URL;
@@ -64,10 +66,10 @@ export interface OptoutInput {
   lists: number[] | 'all';
   /** Unsubscribe type code of reference §3.4.1. */
   optoutType: string;
-  /** `idNl` / `idSMS` that caused it (the export's `optout_nl`). */
-  messageNumber?: number | null;
-  /** `idInvio`. */
-  sendingNumber?: number | null;
+  /** `messages.id` of the message that caused it (the export shows its `idNl` as `optout_nl`). */
+  messageId?: number | null;
+  /** `sendings.id`. */
+  sendingId?: number | null;
   ip?: string | null;
   userAgent?: string | null;
   /** When the recipient acted (the export's `OptOut_Date`). */
@@ -103,7 +105,7 @@ export async function unsubscribeFromLists(db: Db, input: OptoutInput): Promise<
         status: 'unsubscribed',
         unsubscribed_at: input.occurredAt,
         optout_type: input.optoutType,
-        optout_message_id: input.messageNumber ?? null,
+        optout_message_id: input.messageId ?? null,
         updated_at: input.recordedAt,
       })
       .where('recipient_id', '=', input.recipientId)
@@ -122,8 +124,8 @@ export async function unsubscribeFromLists(db: Db, input: OptoutInput): Promise<
         channel: input.channel,
         recipient_id: input.recipientId,
         list_id: listId,
-        message_id: input.messageNumber ?? null,
-        sending_id: input.sendingNumber ?? null,
+        message_id: input.messageId ?? null,
+        sending_id: input.sendingId ?? null,
         url: null,
         code: input.optoutType,
         detail: null,
@@ -162,16 +164,30 @@ export async function countConsecutiveSoftBounces(db: Db, recipientId: number): 
   return Number(row?.n ?? 0);
 }
 
-/** The `sent` event of an SMS by the provider's message id (SMS delivery reports carry only that id). */
+/**
+ * The `sent` event of an SMS by the provider's message id (SMS delivery reports carry only that id), with the
+ * customer numbers of its message (`idSMS`) and sending (`idInvio`) for callers that speak numbers.
+ */
 export async function findSentSmsEvent(db: Db, providerMessageId: string, accountId?: string) {
   let q = db
-    .selectFrom('events')
-    .select(['account_id', 'recipient_id', 'list_id', 'message_id', 'sending_id', 'occurred_at'])
-    .where('provider_message_id', '=', providerMessageId)
-    .where('kind', '=', 'sent')
-    .where('channel', '=', 'sms');
-  if (accountId) q = q.where('account_id', '=', accountId);
-  return q.orderBy('id', 'desc').executeTakeFirst();
+    .selectFrom('events as e')
+    .leftJoin('messages as m', 'm.id', 'e.message_id')
+    .leftJoin('sendings as s', 's.id', 'e.sending_id')
+    .select([
+      'e.account_id',
+      'e.recipient_id',
+      'e.list_id',
+      'e.message_id',
+      'e.sending_id',
+      'e.occurred_at',
+      'm.message_number',
+      's.sending_number',
+    ])
+    .where('e.provider_message_id', '=', providerMessageId)
+    .where('e.kind', '=', 'sent')
+    .where('e.channel', '=', 'sms');
+  if (accountId) q = q.where('e.account_id', '=', accountId);
+  return q.orderBy('e.id', 'desc').executeTakeFirst();
 }
 
 /** Recipient ids by normalised email, mobile or id, in one query per key kind. */

@@ -1,7 +1,8 @@
 /**
  * Messages (email `idNl`, SMS `idSMS`) and sendings (`idInvio`): the numbers customers see are per account
  * and handed out by `engagement_counters`; internal ids (`messages.id`, `sendings.id`) are global and are
- * what tracking tokens carry.
+ * what tracking tokens and `events.message_id` / `events.sending_id` carry. Numbers an external platform
+ * used reach the counters through engagement-refs.repository.ts, so they are never handed out again.
  */
 import { sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -141,8 +142,21 @@ export interface NewMessageInput {
   campaignCode?: string | null;
 }
 
+/**
+ * Run `fn` in a transaction unless `db` already is one. Number allocation needs it: the counter upsert
+ * row-locks the counter until commit, which is what serialises it against ingestion creating messages and
+ * sendings for numbers an external platform used (engagement-refs.repository.ts).
+ */
+async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
 /** Create a message with the next `idNl` / `idSMS` of the account (a duplicate own number → DS_DUPLICATE). */
 export async function createMessage(db: Db, input: NewMessageInput, at = new Date()): Promise<Message> {
+  return inTransaction(db, (trx) => insertMessage(trx, input, at));
+}
+
+async function insertMessage(db: Db, input: NewMessageInput, at: Date): Promise<Message> {
   if (input.listId !== undefined && input.listId !== null) await getList(db, input.accountId, input.listId);
   const counter: EngagementNumberName = input.channel === 'email' ? 'idNl' : 'idSMS';
   const number = input.number ?? (await nextEngagementNumber(db, input.accountId, counter));
@@ -236,6 +250,10 @@ export interface NewSendingInput {
 
 /** Create a sending (`idInvio`) in status `queued`; the email/SMS engines pick it up. */
 export async function createSending(db: Db, input: NewSendingInput, at = new Date()): Promise<Sending> {
+  return inTransaction(db, (trx) => insertSending(trx, input, at));
+}
+
+async function insertSending(db: Db, input: NewSendingInput, at: Date): Promise<Sending> {
   const message = await getMessage(db, input.accountId, input.channel, input.messageNumber);
   const targets = [input.listId, input.groupId, input.recipientIds].filter((t) => t !== undefined);
   if (targets.length !== 1)

@@ -22,3 +22,5 @@ export * from './sms-campaigns.repository.js';
 export * from './exports-files.repository.js';
 export * from './exports-rows.repository.js';
 export * from './import-batch.repository.js';
+export * from './engagement-refs.repository.js';
+export * from './audit.repository.js';

@@ -8,6 +8,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-engagement.js';
 import * as m0003 from './migrations/0003-exports.js';
 import * as m0004 from './migrations/0004-jobs.js';
+import * as m0005 from './migrations/0005-audit.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-engagement': m0002,
   '0003-exports': m0003,
   '0004-jobs': m0004,
+  '0005-audit': m0005,
 };
 
 class DialectMigrationProvider implements MigrationProvider {

@@ -10,6 +10,7 @@
  */
 import { DuplicateError } from '../errors.js';
 import type { Db } from './accounts.js';
+import { nextEngagementNumber } from './engagement-messages.repository.js';
 import type { NewEventRow, SendingRow } from './tables.js';
 
 /** Settings key of a used CSV2SMS non-duplication code. */
@@ -107,8 +108,8 @@ export interface NewSmsCampaign {
 }
 
 /**
- * Create the message (idSMS) and its sending (idInvio). Numbers are max + 1 per account; a concurrent
- * creator that took the same number makes the insert fail on the unique key, and we take the next one.
+ * Create the message (idSMS) and its sending (idInvio), numbered by the account's engagement counters; a
+ * unique-key failure (a number taken outside the counters) is retried with the next number.
  */
 export async function createSmsCampaign(
   db: Db,
@@ -118,13 +119,9 @@ export async function createSmsCampaign(
   const now = at.toISOString();
   for (let attempt = 0; ; attempt++) {
     try {
-      const m = await db
-        .selectFrom('messages')
-        .select((eb) => eb.fn.max('message_number').as('n'))
-        .where('account_id', '=', input.accountId)
-        .where('channel', '=', 'sms')
-        .executeTakeFirst();
-      const messageNumber = Number(m?.n ?? 0) + 1;
+      // Numbers come from the account's counters, shared with the API and event ingestion, so no two
+      // creators ever hand out the same idSMS / idInvio.
+      const messageNumber = await nextEngagementNumber(db, input.accountId, 'idSMS');
       const msg = await db
         .insertInto('messages')
         .values({
@@ -144,12 +141,7 @@ export async function createSmsCampaign(
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const s = await db
-        .selectFrom('sendings')
-        .select((eb) => eb.fn.max('sending_number').as('n'))
-        .where('account_id', '=', input.accountId)
-        .executeTakeFirst();
-      const sendingNumber = Number(s?.n ?? 0) + 1;
+      const sendingNumber = await nextEngagementNumber(db, input.accountId, 'idInvio');
       const counters: SmsSendingCounters = {
         jobId: input.jobId,
         next: 0,

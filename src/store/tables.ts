@@ -87,7 +87,7 @@ export interface SubscriptionTable {
   unsubscribed_at: string | null;
   /** Unsubscribe type code of reference §3.4.1, as text so codes like `01` keep their zero. */
   optout_type: string | null;
-  /** Message (`idNl` / `idSMS`) that caused the unsubscription, when known. */
+  /** Message (`messages.id`, not the customer-visible idNl/idSMS) that caused the unsubscription, when known. */
   optout_message_id: number | null;
   updated_at: string;
 }
@@ -151,8 +151,14 @@ export interface EventTable {
   kind: EventKind;
   channel: Channel;
   recipient_id: number | null;
+  /** `idList` (list ids are per account and customer-visible). */
   list_id: number | null;
+  /**
+   * Internal `messages.id`, never the customer's `idNl` / `idSMS`: every writer (tracking, ingestion, SMS
+   * engine, subscription changes) stores it and the exports join `messages` for the number and subject.
+   */
   message_id: number | null;
+  /** Internal `sendings.id`, never `idInvio` (the exports join `sendings` for it). */
   sending_id: number | null;
   /** Clicked URL. */
   url: string | null;

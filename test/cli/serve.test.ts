@@ -105,6 +105,37 @@ describe('datasync serve (first start, embedded defaults)', () => {
     expect(bad.code).not.toBe(0);
   });
 
+  it('imports a CSV uploaded to /import through the demo instance and writes the result files', async () => {
+    const password = /demo password: +(\S+)/.exec(s.stderr())![1]!;
+    const csv = path.join(cwd, 'contacts.csv');
+    fs.writeFileSync(
+      csv,
+      '1;2;111;444\nMario;Rossi;mario.rossi@example.com;+393471234567\nAnna;Bianchi;not-an-email;\n',
+    );
+    const put = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', [`put ${csv} /import/contacts.csv`], {
+      password,
+    });
+    expect(put.code).toBe(0);
+    // The upload's job runs in the server's worker: wait for its result file (bounded; the job is quick).
+    const done = path.join(cwd, 'data', 'spaces', 'demo', 'import', 'done');
+    let files: string[] = [];
+    for (let i = 0; i < 120 && !files.some((f) => f.endsWith('.result.json')); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      files = fs.existsSync(done) ? fs.readdirSync(done) : [];
+    }
+    const result = files.find((f) => f.endsWith('.result.json'));
+    expect(result, `files in done/: ${files.join(', ')}`).toBeTruthy();
+    const r = JSON.parse(fs.readFileSync(path.join(done, result!), 'utf8')) as {
+      status: string;
+      counters: { processed: number; valid: number; rejected: number };
+    };
+    expect(r.status).toBe('partial');
+    expect(r.counters).toMatchObject({ processed: 2, valid: 1, rejected: 1 });
+    const rejected = files.find((f) => f.endsWith('.rejected.csv'))!;
+    expect(fs.readFileSync(path.join(done, rejected), 'utf8')).toContain('DS_EMAIL_INVALID');
+    expect(fs.existsSync(path.join(cwd, 'data', 'spaces', 'demo', 'import', 'contacts.csv'))).toBe(false);
+  });
+
   it('stops cleanly on SIGTERM and does not print the secrets again on the next start', async () => {
     expect(await stopServe(s.child)).toBe(0);
     const again = await startServe(cwd, {});

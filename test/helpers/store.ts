@@ -48,8 +48,11 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
     database: DATABASE_URL,
     pgSchema,
     async cleanup() {
+      // The schema is NOT dropped here: Kysely's migrator introspects tables across all schemas, and a schema
+      // dropped while another test migrates makes that introspection fail ("schema … does not exist").
+      // test/helpers/global-setup.ts drops the leftovers of earlier runs before any test starts; CI uses a
+      // fresh database per run.
       await store.close();
-      await dropSchema(pgSchema);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   });

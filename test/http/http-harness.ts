@@ -90,9 +90,13 @@ export interface Seed {
   sending: Sending;
 }
 
-/** Account `acme`: lists 1 and 2, alice and bob subscribed by email to both, message idNl 1, sending to list 1. */
+/**
+ * Account `acme`: lists 1 and 2, alice and bob subscribed by email to both, message idNl 1, sending to list 1
+ * (idInvio 1); internal ids differ from those numbers (see seedNoise).
+ */
 export async function seedAccount(h: Harness, accountId = 'acme'): Promise<Seed> {
   const db = h.store.db;
+  await seedNoise(h);
   await createAccount(db, { id: accountId, name: accountId });
   await addList(db, { accountId, listId: 1, name: 'News' });
   await addList(db, { accountId, listId: 2, name: 'Offers' });
@@ -118,6 +122,27 @@ export async function seedAccount(h: Harness, accountId = 'acme'): Promise<Seed>
     listId: 1,
   });
   return { accountId, alice: ids[0]!, bob: ids[1]!, groupId: g.id, idNl: m.number, sending };
+}
+
+/**
+ * Account `noise` with two messages and a sending, created first so that the seeded account's internal ids
+ * (`messages.id` 3, `sendings.id` 2) differ from its customer numbers (idNl 1, idInvio 1) and from each
+ * other: a test that confuses them fails instead of passing by coincidence.
+ */
+async function seedNoise(h: Harness): Promise<void> {
+  const db = h.store.db;
+  if (await db.selectFrom('accounts').select('id').where('id', '=', 'noise').executeTakeFirst()) return;
+  await createAccount(db, { id: 'noise', name: 'noise' });
+  await addList(db, { accountId: 'noise', listId: 1, name: 'Noise' });
+  for (const subject of ['n1', 'n2'])
+    await createMessage(db, {
+      accountId: 'noise',
+      channel: 'email',
+      subject,
+      text: 'x',
+      senderEmail: 'n@x.test',
+    });
+  await createSending(db, { accountId: 'noise', channel: 'email', messageNumber: 1, listId: 1 });
 }
 
 /** Subscription rows of a recipient, `list/channel → status:type`. */

@@ -31,8 +31,13 @@ describe.each(DIALECTS)('event ingestion (%s)', (dialect) => {
   afterEach(() => h.close());
 
   const batch = () => [
-    { kind: 'open', email: 'alice@example.com', idInvio: 1, occurredAt: '2026-02-01T10:00:00Z' },
-    { kind: 'click', email: 'alice@example.com', idInvio: 1, url: 'https://acme.test/a' },
+    {
+      kind: 'open',
+      email: 'alice@example.com',
+      idInvio: s.sending.number,
+      occurredAt: '2026-02-01T10:00:00Z',
+    },
+    { kind: 'click', email: 'alice@example.com', idInvio: s.sending.number, url: 'https://acme.test/a' },
     { kind: 'bounce', bounceType: 'hard', code: '5.1.1', email: 'bob@example.com' },
   ];
 
@@ -50,10 +55,11 @@ describe.each(DIALECTS)('event ingestion (%s)', (dialect) => {
       '2/email': 'unsubscribed:83',
     });
     const open = (await eventsOf(h, s.alice, 'open'))[0]!;
-    // idInvio 1 is a datasync sending: its message and list fill in what the event left out.
+    // idInvio 1 is a datasync sending: its message and list fill in what the event left out; the row holds
+    // internal ids.
     expect(open).toMatchObject({
-      sending_id: 1,
-      message_id: s.idNl,
+      sending_id: s.sending.id,
+      message_id: s.sending.messageId,
       list_id: 1,
       occurred_at: '2026-02-01T10:00:00.000Z',
     });

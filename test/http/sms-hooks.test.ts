@@ -41,14 +41,29 @@ describe.each(DIALECTS)('SMS delivery reports (%s)', (dialect) => {
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ received: 2, recorded: 1, duplicates: 0, unmatched: 1 });
     expect(await (await send()).json()).toEqual({ received: 2, recorded: 0, duplicates: 1, unmatched: 1 });
+    const sent = (await eventsOf(h, carol, 'sent'))[0]!;
+    const numbers = await h.store.db
+      .selectFrom('messages as m')
+      .innerJoin('sendings as sd', 'sd.message_id', 'm.id')
+      .select(['m.id', 'm.message_number', 'm.channel', 'sd.id as sending_id', 'sd.sending_number'])
+      .where('sd.id', '=', sent.sending_id)
+      .executeTakeFirstOrThrow();
+    expect(numbers).toEqual({
+      id: sent.message_id,
+      message_number: 4,
+      channel: 'sms',
+      sending_id: sent.sending_id,
+      sending_number: 40,
+    });
     const st = await eventsOf(h, carol, 'sms_status');
     expect(st).toHaveLength(1);
     expect(st[0]).toMatchObject({
       channel: 'sms',
       detail: 'DELIVERED',
       code: '000',
-      message_id: 4,
-      sending_id: 40,
+      // The sent event's message and sending (created by ingestion for idSMS 4 / idInvio 40): internal ids.
+      message_id: sent.message_id,
+      sending_id: sent.sending_id,
       list_id: 1,
       provider_message_id: 'p-123',
       occurred_at: '2026-03-01T10:05:00.000Z',

@@ -38,8 +38,9 @@ describe.each(DIALECTS)('tracking (%s)', (dialect) => {
       account_id: 'acme',
       channel: 'email',
       list_id: 1,
-      message_id: s.idNl,
-      sending_id: s.sending.number,
+      // Internal ids (the seed makes them differ from idNl 1 / idInvio 1).
+      message_id: s.sending.messageId,
+      sending_id: s.sending.id,
       ip: '127.0.0.1',
       user_agent: 'TestMail/1.0',
       occurred_at: '2026-03-01T10:00:00.000Z',
@@ -62,7 +63,11 @@ describe.each(DIALECTS)('tracking (%s)', (dialect) => {
     expect(nested.status).toBe(404);
     const clicks = await eventsOf(h, s.bob, 'click');
     expect(clicks.map((c) => c.url)).toEqual([target, target]);
-    expect(clicks[0]).toMatchObject({ sending_id: s.sending.number, message_id: s.idNl, list_id: 1 });
+    expect(clicks[0]).toMatchObject({
+      sending_id: s.sending.id,
+      message_id: s.sending.messageId,
+      list_id: 1,
+    });
   });
 
   it('answers 404 to forged, truncated, re-kinded and foreign-key tokens and records nothing', async () => {

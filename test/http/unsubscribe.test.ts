@@ -45,8 +45,8 @@ describe.each(DIALECTS)('unsubscribe page and one-click (%s)', (dialect) => {
     expect(ev[0]).toMatchObject({
       list_id: 1,
       code: '2',
-      message_id: s.idNl,
-      sending_id: s.sending.number,
+      message_id: s.sending.messageId,
+      sending_id: s.sending.id,
       user_agent: 'Browser/1',
       ip: '127.0.0.1',
     });
@@ -56,7 +56,7 @@ describe.each(DIALECTS)('unsubscribe page and one-click (%s)', (dialect) => {
       .where('recipient_id', '=', s.alice)
       .where('list_id', '=', 1)
       .executeTakeFirstOrThrow();
-    expect(sub.optout_message_id).toBe(s.idNl);
+    expect(sub.optout_message_id).toBe(s.sending.messageId);
   });
 
   it('RFC 8058 one-click POST (urlencoded or multipart) unsubscribes with type 32', async () => {

@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/clock.js';
 import { openJobQueue } from '../../src/jobs/open-queue.js';
 import type { JobQueue } from '../../src/jobs/job-queue.js';
 import { createAccount } from '../../src/store/index.js';
-import { DATABASE_URL, dropSchema, freshStore, type DialectName, type TestStore } from '../helpers/store.js';
+import { DATABASE_URL, freshStore, type DialectName, type TestStore } from '../helpers/store.js';
 
 export interface JobsEnv {
   store: TestStore;
@@ -33,7 +33,8 @@ export async function openJobsEnv(dialect: DialectName, start = '2026-03-01T10:0
     bossSchema,
     async cleanup() {
       await queue.stop();
-      if (bossSchema) await dropSchema(bossSchema);
+      // Not dropped now (see test/helpers/store.ts): global setup removes `t_…` schemas before the next run.
+      void bossSchema;
       await store.cleanup();
     },
   };

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { TableJobQueue } from '../../src/jobs/table-queue.js';
 import { PgBossJobQueue } from '../../src/jobs/pg-boss-queue.js';
 import type { JobQueue, LeasedJob } from '../../src/jobs/job-queue.js';
-import { DATABASE_URL, dropSchema, freshStore, type TestStore } from '../helpers/store.js';
+import { DATABASE_URL, freshStore, type TestStore } from '../helpers/store.js';
 
 export type QueueBackendName = 'table on sqlite' | 'pg-boss on postgres';
 export const QUEUE_BACKENDS: QueueBackendName[] = DATABASE_URL
@@ -53,7 +53,7 @@ export async function openHarness(name: QueueBackendName): Promise<QueueHarness>
       cleanup: () => store.cleanup(),
     };
   }
-  const schema = `pgb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const schema = `t_pgb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const queue = new PgBossJobQueue({ connectionString: DATABASE_URL!, schema, supervise: false });
   await queue.start();
   return {
@@ -62,7 +62,7 @@ export async function openHarness(name: QueueBackendName): Promise<QueueHarness>
     fetchAfter: (q, w, seconds) => eventually(() => queue.fetch(q, w), seconds * 1000 + 5000),
     async cleanup() {
       await queue.stop();
-      await dropSchema(schema);
+      // Not dropped now (see test/helpers/store.ts): global setup removes `t_…` schemas before the next run.
     },
   };
 }

@@ -1,0 +1,243 @@
+/**
+ * The job side of `datasync serve`: the durable queue every role sends to, the workers that run imports,
+ * exports and CSV2SMS jobs, the scheduler, notifications, and the "file ready" routing of uploads.
+ *
+ * Flow of an upload: the SFTP role's FileReady event is handled in the process that received it — an import
+ * file is matched to its instance, moved out of the customer's reach into the work area and recorded as a
+ * job; a CSV2SMS file is recorded as a job — and the job goes into the durable queue. Any worker (this
+ * process or another node on the same PostgreSQL) runs it; a worker that dies leaves it to be taken over
+ * when its lease runs out, and an import resumes from its checkpoint.
+ */
+import path from 'node:path';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/index.js';
+import { runExport } from '../exports/index.js';
+import {
+  runHostedImportJob,
+  startHostedImports,
+  type ImportRunner,
+  type ImportSummary,
+} from '../imports/index.js';
+import {
+  Notifier,
+  enqueueJob,
+  notifySchema,
+  queueOf,
+  startJobs,
+  type JobHandler,
+  type JobOutcome,
+  type JobsRuntime,
+} from '../jobs/index.js';
+import type { Logger } from '../logger.js';
+import {
+  attachDeliveryReports,
+  createSmsProvider,
+  listDueSmsSendings,
+  runCsv2Sms,
+  sendScheduledSms,
+} from '../sms/index.js';
+import type { FileReady, FileReadyBus, HostedSpaces } from '../spaces/index.js';
+import {
+  findInstance,
+  isPostgresUrl,
+  type InstanceKind,
+  type JobRecord,
+  type Store,
+} from '../store/index.js';
+import type { Role } from './roles.js';
+
+export interface JobRolesDeps {
+  config: Config;
+  store: Store;
+  roles: Set<Role>;
+  spaces: HostedSpaces;
+  bus: FileReadyBus;
+  log: Logger;
+  clock?: Clock;
+}
+
+export interface JobRoles {
+  runtime: JobsRuntime;
+  stop(): Promise<void>;
+}
+
+const importOutcome = (s: ImportSummary): JobOutcome => ({
+  status: s.status === 'succeeded' || s.status === 'partial' || s.status === 'skipped' ? s.status : 'failed',
+  counters: s.counters as unknown as Record<string, unknown>,
+  ...(s.error ? { error: s.error } : {}),
+});
+
+/** Start the queue (always, when any job role or SFTP runs), workers and scheduler as the roles say. */
+export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefined> {
+  const { config, store, roles, spaces, bus, log } = d;
+  const clock = d.clock ?? systemClock;
+  const isWorker = roles.has('worker');
+  if (!isWorker && !roles.has('scheduler') && !roles.has('sftp')) return undefined;
+  const stops: Array<() => Promise<void> | void> = [];
+  const uploadStops: Array<() => Promise<void> | void> = [];
+
+  // SMS: the provider lives as long as the worker, so delivery reports of earlier sends keep arriving.
+  const provider = isWorker
+    ? createSmsProvider(config.sms, { dataDir: config.dataDir, logger: log })
+    : undefined;
+  const dlr = provider ? attachDeliveryReports(store, provider, clock, log) : undefined;
+  if (provider) {
+    await provider.start();
+    stops.push(async () => {
+      dlr?.detach();
+      await provider.stop();
+    });
+  }
+  const smsDeps = () => ({
+    store,
+    spaces,
+    clock,
+    logger: log,
+    provider: provider!,
+    reports: dlr?.recorder,
+  });
+  const smsOptions = { maxSegments: config.sms.maxSegments, defaultListId: config.sms.defaultListId };
+
+  const handlers: Partial<Record<InstanceKind, JobHandler>> = isWorker
+    ? {
+        import: async (ctx) =>
+          importOutcome(
+            await runHostedImportJob(
+              { store, spaces, logger: log, clock },
+              { jobId: ctx.message.jobId, accountId: ctx.message.accountId },
+            ),
+          ),
+        export: async (ctx) => {
+          const r = await runExport({
+            store,
+            spaces,
+            instanceId: ctx.message.instanceId ?? '',
+            trigger: ctx.message.trigger,
+            jobId: ctx.message.jobId,
+            clock,
+            logger: log,
+          });
+          return {
+            status: r.status,
+            counters: { rows: r.rows, unmappableRows: r.unmappableRows, bytes: r.bytes },
+            result: { file: r.file ?? null, destination: r.destination ?? null, window: r.window },
+          };
+        },
+        csv2sms: async (ctx) => {
+          const s = await runCsv2Sms({
+            ...smsDeps(),
+            file: ctx.message.inputPath ?? '',
+            accountId: ctx.message.accountId,
+            options: { ...smsOptions, jobId: ctx.message.jobId, trigger: ctx.message.trigger },
+          });
+          return {
+            status: s.status === 'queued' ? 'succeeded' : (s.status as JobOutcome['status']),
+            counters: s.counters as unknown as Record<string, unknown>,
+            ...(s.error ? { error: s.error } : {}),
+          };
+        },
+      }
+    : {};
+
+  const runtime = await startJobs({
+    store,
+    databaseUrl: isPostgresUrl(config.database) ? config.database : undefined,
+    roles: { worker: isWorker, scheduler: roles.has('scheduler') },
+    handlers,
+    importConcurrency: config.jobs.importConcurrency,
+    shutdownTimeoutSeconds: config.jobs.shutdownTimeoutSeconds,
+    clock,
+    log,
+  });
+
+  // Notifications: per instance, from its `notify:` block, when one of its jobs ends.
+  if (runtime.workers) {
+    const notifier = new Notifier({ db: store.db, smtp: config.smtp, clock });
+    const onEnded = (record: JobRecord) => {
+      void (async () => {
+        if (!record.instanceId) return;
+        const inst = await findInstance(store.db, record.instanceId);
+        const spec = notifySchema.safeParse((inst?.definition as { notify?: unknown } | undefined)?.notify);
+        if (inst && spec.success && (inst.definition as { notify?: unknown }).notify !== undefined)
+          await notifier.notify(record, spec.data, (record.result?.rejected as never) ?? []);
+      })().catch((err: unknown) => log.error({ err, jobId: record.id }, 'notification failed'));
+    };
+    runtime.workers.on('ended', onEnded);
+    stops.push(() => notifier.close());
+  }
+
+  // Scheduled CSV2SMS sends (header row 2 in the future): checked every 30 s by workers.
+  if (isWorker && provider) {
+    const timer = setInterval(() => {
+      void (async () => {
+        for (const s of await listDueSmsSendings(store.db, clock.now())) {
+          const jobId = (s.counters as { jobId?: string } | null)?.jobId;
+          if (jobId) await sendScheduledSms({ ...smsDeps(), jobId, options: smsOptions });
+        }
+      })().catch((err: unknown) => log.error({ err }, 'scheduled SMS send failed'));
+    }, 30_000);
+    timer.unref();
+    stops.push(() => clearInterval(timer));
+  }
+
+  // Uploads: route FileReady events into the durable queue.
+  if (roles.has('sftp')) {
+    const queueRunner: ImportRunner = {
+      async enqueue(ref) {
+        const job = {
+          jobId: ref.jobId,
+          accountId: ref.accountId,
+          kind: 'import' as const,
+          trigger: 'upload' as const,
+        };
+        // The dedupe key makes re-sending after a restart (recovery of the work area) harmless.
+        await runtime.queue.send(
+          queueOf('import'),
+          { ...job, instanceId: null },
+          { group: `account:${ref.accountId}`, dedupeKey: `import:${ref.jobId}` },
+        );
+        runtime.workers?.wake();
+      },
+      idle: async () => {},
+      stop: async () => {},
+    };
+    const hosted = startHostedImports({
+      store,
+      spaces,
+      bus,
+      workDir: path.join(config.dataDir, 'work', 'imports'),
+      logger: log,
+      runner: queueRunner,
+      clock,
+    });
+    uploadStops.push(() => hosted.stop());
+    const off = bus.on((e: FileReady) => {
+      // CSV2SMS: a file directly in /sms (result files in /sms/done and /sms/failed are written by jobs).
+      if (path.posix.dirname(e.path) !== '/sms') return;
+      return enqueueJob(store.db, runtime.queue, {
+        accountId: e.accountId,
+        kind: 'csv2sms',
+        trigger: 'upload',
+        inputName: path.posix.basename(e.path),
+        inputPath: e.path,
+        inputSha256: e.sha256,
+        inputSize: e.size,
+      })
+        .then(() => runtime.workers?.wake())
+        .catch((err: unknown) => log.error({ err, path: e.path }, 'CSV2SMS file could not be queued'));
+    });
+    uploadStops.push(off);
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    stop: () =>
+      (stopping ??= (async () => {
+        // Stop taking uploads first, then the scheduler and the workers (drain), then providers and notifiers.
+        for (const s of uploadStops.reverse()) await s();
+        await runtime.stop();
+        for (const s of stops.reverse()) await s();
+      })()),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The operator admin API in one plugin: accounts, fields, lists, groups, recipients, audit log, SFTP users
+ * and keys, instances, jobs. Registered on the app returned by `buildApp()`:
+ *
+ *   await app.register(adminApiRoutes, { store, dataDir, spaces, queue });
+ *
+ * It adds its own `bearerAuth` hook (its encapsulated scope), so every route needs a token, and the route
+ * schemas land in `/api/openapi.json` through the app's `onRoute` collector.
+ */
+import type { FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from '../clock.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { HostedSpaces } from '../spaces/index.js';
+import type { Store } from '../store/index.js';
+import { adminAccountsRoutes } from './admin-accounts.routes.js';
+import { adminInstancesRoutes } from './admin-instances.routes.js';
+import { adminJobsRoutes } from './admin-jobs.routes.js';
+import { adminSftpRoutes } from './admin-sftp.routes.js';
+import { bearerAuth } from './auth.js';
+
+export interface AdminApiOptions {
+  store: Store;
+  /** The data directory (`config.dataDir`): job files are served only from inside it. */
+  dataDir: string;
+  /** The hosted spaces (`new HostedSpaces(<dataDir>/spaces)`), to resolve job files named as space paths. */
+  spaces: HostedSpaces;
+  /** This process's job queue (`JobsRuntime.queue`); without it run / retry / cancel answer 503. */
+  queue?: JobQueue;
+  /** Default: the system clock. */
+  clock?: Clock;
+}
+
+export async function adminApiRoutes(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
+  const clock = opts.clock ?? systemClock;
+  app.addHook('onRequest', bearerAuth(opts.store.db));
+  await app.register(adminAccountsRoutes, { db: opts.store.db });
+  await app.register(adminSftpRoutes, { store: opts.store });
+  await app.register(adminInstancesRoutes, { store: opts.store, queue: opts.queue, clock });
+  await app.register(adminJobsRoutes, {
+    store: opts.store,
+    dataDir: opts.dataDir,
+    spaces: opts.spaces,
+    queue: opts.queue,
+    clock,
+  });
+}
