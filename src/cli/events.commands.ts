@@ -9,12 +9,15 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { DatasyncError, UsageError } from '../errors.js';
-import { parseEventsText, recordEvents, type RecordEventsResult } from '../http/index.js';
+import { type RecordEventsResult } from '../http/index.js';
 import type { Store } from '../store/index.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
-/** Events per recordEvents() call while streaming a file. */
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const http = () => import('../http/index.js');
+
+/** Events per (await http()).recordEvents() call while streaming a file. */
 const CHUNK = 1000;
 
 async function sha256File(file: string): Promise<string> {
@@ -81,7 +84,9 @@ export async function addEventsFile(
     unsubscribed: 0,
   };
   const add = async (batch: unknown[], indexOffset: number) => {
-    const r = await recordEvents(store, account, batch, {
+    const r = await (
+      await http()
+    ).recordEvents(store, account, batch, {
       batchKey,
       softBounceThreshold: opts.softBounceThreshold,
       indexOffset,
@@ -94,7 +99,7 @@ export async function addEventsFile(
   };
   if ((await firstNonBlankChar(file)) === '[') {
     // A JSON array has to be parsed whole; JSON lines stream.
-    const all = parseEventsText(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    const all = (await http()).parseEventsText(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
     for (let i = 0; i < all.length; i += CHUNK) await add(all.slice(i, i + CHUNK), i);
     return total;
   }

@@ -2,11 +2,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
-import { runExport } from '../exports/index.js';
 import { createLogger } from '../logger.js';
 import { HostedSpaces } from '../spaces/index.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { printJson } from './output.js';
+
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const exportsModule = () => import('../exports/index.js');
 
 export function registerExportCommands(program: Command, globals: () => GlobalOptions): void {
   const exp = program
@@ -24,7 +26,9 @@ export function registerExportCommands(program: Command, globals: () => GlobalOp
       withStore(globals(), async (store, config) => {
         // Logs go to stderr: stdout carries the result (and --json stays parseable).
         const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
-        const r = await runExport({
+        const r = await (
+          await exportsModule()
+        ).runExport({
           store,
           spaces: new HostedSpaces(path.join(config.dataDir, 'spaces')),
           instanceId,

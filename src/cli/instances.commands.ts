@@ -6,9 +6,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { NotFoundError, UsageError, ValidationError } from '../errors.js';
-import { applyExportInstances } from '../exports/index.js';
-import { applyInstances, importFile, parseInstancesYaml, renderImportProgress } from '../imports/index.js';
-import { nextRunsOf, scheduleSchema } from '../jobs/index.js';
 import {
   findInstance,
   listInstances,
@@ -19,29 +16,45 @@ import {
 import { withStore, type GlobalOptions } from './context.js';
 import { printJson, printList } from './output.js';
 
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const jobsModule = () => import('../jobs/index.js');
+
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const exportsModule = () => import('../exports/index.js');
+
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const importsModule = () => import('../imports/index.js');
+
 /** Apply instance documents (YAML text or already-parsed documents from the config file). */
 export async function applyInstanceDocuments(
   store: Store,
   input: { yaml: string } | { docs: unknown[] },
 ): Promise<{ created: string[]; updated: string[] }> {
   const { imports, others } =
-    'yaml' in input ? parseInstancesYaml(input.yaml) : parseInstancesYaml(JSON.stringify(input.docs));
+    'yaml' in input
+      ? (await importsModule()).parseInstancesYaml(input.yaml)
+      : (await importsModule()).parseInstancesYaml(JSON.stringify(input.docs));
   const unknown = others.filter((d) => (d as { kind?: unknown }).kind !== 'export');
   if (unknown.length)
     throw new ValidationError(
       `unknown instance kind(s): ${unknown.map((d) => JSON.stringify((d as { kind?: unknown }).kind)).join(', ')}; use import or export`,
       { code: 'DS_IMPORT_INSTANCE_INVALID' },
     );
-  const a = imports.length ? await applyInstances(store, imports) : { created: [], updated: [] };
-  const b = others.length ? await applyExportInstances(store, others) : { created: [], updated: [] };
+  const a = imports.length
+    ? await (await importsModule()).applyInstances(store, imports)
+    : { created: [], updated: [] };
+  const b = others.length
+    ? await (await exportsModule()).applyExportInstances(store, others)
+    : { created: [], updated: [] };
   return { created: [...a.created, ...b.created], updated: [...a.updated, ...b.updated] };
 }
 
 /** The next scheduled run of an instance (export, or import from a remote space), or null. */
-export function nextRunOf(i: InstanceRecord, from = new Date()): string | null {
-  const s = scheduleSchema.safeParse((i.definition as { schedule?: unknown } | null)?.schedule);
+export async function nextRunOf(i: InstanceRecord, from = new Date()): Promise<string | null> {
+  const jobs = await jobsModule();
+  const s = jobs.scheduleSchema.safeParse((i.definition as { schedule?: unknown } | null)?.schedule);
   if (!i.enabled || !s.success) return null;
-  return nextRunsOf(s.data, from, 1)[0] ?? null;
+  return jobs.nextRunsOf(s.data, from, 1)[0] ?? null;
 }
 
 export function registerInstanceCommands(program: Command, globals: () => GlobalOptions): void {
@@ -70,14 +83,16 @@ export function registerInstanceCommands(program: Command, globals: () => Global
     .option('--json', 'JSON output')
     .action(async (account: string | undefined, o: { json?: boolean }) =>
       withStore(globals(), async ({ db }) => {
-        const rows = (await listInstances(db, { accountId: account })).map((i) => ({
-          id: i.id,
-          accountId: i.accountId,
-          kind: i.kind,
-          enabled: i.enabled,
-          nextRun: nextRunOf(i),
-          updatedAt: i.updatedAt,
-        }));
+        const rows = [];
+        for (const i of await listInstances(db, { accountId: account }))
+          rows.push({
+            id: i.id,
+            accountId: i.accountId,
+            kind: i.kind,
+            enabled: i.enabled,
+            nextRun: await nextRunOf(i),
+            updatedAt: i.updatedAt,
+          });
         printList(rows, ['id', 'accountId', 'kind', 'enabled', 'nextRun', 'updatedAt'], o.json);
       }),
     );
@@ -88,7 +103,7 @@ export function registerInstanceCommands(program: Command, globals: () => Global
       withStore(globals(), async ({ db }) => {
         const i = await findInstance(db, id);
         if (!i) throw new NotFoundError(`instance "${id}" does not exist`);
-        printJson({ ...i, nextRun: nextRunOf(i) });
+        printJson({ ...i, nextRun: await nextRunOf(i) });
       }),
     );
   for (const [name, enabled] of [
@@ -118,13 +133,14 @@ export function registerInstanceCommands(program: Command, globals: () => Global
     .action(async (file: string, o: { instance: string; dryRun?: boolean; json?: boolean }) => {
       if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
       const tty = process.stderr.isTTY && !o.json;
+      const im = await importsModule();
       const status = await withStore(globals(), async (store) => {
-        const s = await importFile(store, {
+        const s = await im.importFile(store, {
           file,
           instanceId: o.instance,
           dryRun: o.dryRun,
           trigger: 'cli',
-          onProgress: tty ? (p) => process.stderr.write(`\r${renderImportProgress(p)}`) : undefined,
+          onProgress: tty ? (p) => process.stderr.write(`\r${im.renderImportProgress(p)}`) : undefined,
           onRejected:
             o.dryRun && !o.json ? (r) => console.log(`line ${r.line}: ${r.code} ${r.reason}`) : undefined,
         });

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import { runExport } from '../exports/index.js';
 import {
+  pollRemoteImport,
   runHostedImportJob,
   startHostedImports,
   type ImportRunner,
@@ -100,13 +101,24 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
 
   const handlers: Partial<Record<InstanceKind, JobHandler>> = isWorker
     ? {
-        import: async (ctx) =>
-          importOutcome(
+        import: async (ctx) => {
+          // A run without input polls the instance's remote SFTP server (one child job per file): a scheduled
+          // run (trigger `schedule`), or `datasync jobs retry` of one (trigger `cli`, still no input).
+          if (ctx.record.inputPath === null && ctx.message.trigger !== 'upload') {
+            const r = await pollRemoteImport(
+              { store, spaces, logger: log, clock, workDir: path.join(config.dataDir, 'work', 'imports') },
+              ctx.message.jobId,
+              { signal: ctx.signal },
+            );
+            return { status: r.status, counters: r.counters, result: r.result };
+          }
+          return importOutcome(
             await runHostedImportJob(
               { store, spaces, logger: log, clock },
               { jobId: ctx.message.jobId, accountId: ctx.message.accountId },
             ),
-          ),
+          );
+        },
         export: async (ctx) => {
           const r = await runExport({
             store,

@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../errors.js';
 import { findJob, listJobs, JOB_STATUSES, type JobStatus } from '../store/index.js';
-import { cancelJob, openJobQueue, retryJob } from '../jobs/index.js';
 import { systemClock } from '../clock.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { intArg, printJson, printList } from './output.js';
+
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const jobsModule = () => import('../jobs/index.js');
 
 export function registerJobCommands(program: Command, globals: () => GlobalOptions): void {
   const jobs = program.command('jobs').description('job records of imports, exports, CSV2SMS and FTPZIP');
@@ -73,14 +75,14 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
     .option('--json', 'JSON output')
     .action(async (id: string, o: { json?: boolean }) =>
       withStore(globals(), async (store, config) => {
-        const queue = openJobQueue(store, {
+        const queue = (await jobsModule()).openJobQueue(store, {
           databaseUrl: config.database,
           supervise: false,
           clock: systemClock,
         });
         await queue.start();
         try {
-          const j = await retryJob(store.db, queue, id);
+          const j = await (await jobsModule()).retryJob(store.db, queue, id);
           if (o.json) printJson(j);
           else console.log(`queued job ${j.id} (retry of ${id})`);
         } finally {
@@ -94,14 +96,14 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
     .option('--json', 'JSON output')
     .action(async (id: string, o: { json?: boolean }) =>
       withStore(globals(), async (store, config) => {
-        const queue = openJobQueue(store, {
+        const queue = (await jobsModule()).openJobQueue(store, {
           databaseUrl: config.database,
           supervise: false,
           clock: systemClock,
         });
         await queue.start();
         try {
-          const j = await cancelJob(store.db, queue, id);
+          const j = await (await jobsModule()).cancelJob(store.db, queue, id);
           if (o.json) printJson(j);
           else console.log(`job ${id} cancelled`);
         } finally {

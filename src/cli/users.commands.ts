@@ -2,19 +2,12 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import {
-  addSftpKey,
-  addSftpUser,
-  generatePassword,
-  hashPassword,
-  listSftpUsers,
-  removeSftpKey,
-  removeSftpUser,
-  setSftpPassword,
-} from '../sftp/index.js';
 import { getAccount } from '../store/index.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { printJson, printList } from './output.js';
+
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const sftp = () => import('../sftp/index.js');
 
 /** Read a password from standard input (first line), so it never appears in the process list or shell history. */
 async function readPasswordStdin(): Promise<string> {
@@ -56,12 +49,14 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
         const password = o.passwordStdin
           ? await readPasswordStdin()
           : o.generatePassword
-            ? generatePassword()
+            ? (await sftp()).generatePassword()
             : undefined;
         const authorizedKeys = o.key?.map(readKeyFile).join('\n');
         await withStore(globals(), async (store) => {
           await getAccount(store.db, account);
-          const u = await addSftpUser(store, { accountId: account, username, password, authorizedKeys });
+          const u = await (
+            await sftp()
+          ).addSftpUser(store, { accountId: account, username, password, authorizedKeys });
           if (o.json) return printJson({ ...u, ...(o.generatePassword ? { password } : {}) });
           console.log(
             `SFTP user ${u.username} added to ${account} (${u.keys.length} key(s)${u.hasPassword ? ', password' : ''})`,
@@ -76,7 +71,7 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
     .option('--json', 'JSON output')
     .action(async (account: string, o: { json?: boolean }) =>
       withStore(globals(), async (store) => {
-        const rows = await listSftpUsers(store, account);
+        const rows = await (await sftp()).listSftpUsers(store, account);
         if (o.json) return printJson(rows);
         printList(
           rows.map((u) => ({
@@ -91,7 +86,7 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
     );
   users.command('remove <account> <username>').action(async (account: string, username: string) =>
     withStore(globals(), async (store) => {
-      await removeSftpUser(store, account, username);
+      await (await sftp()).removeSftpUser(store, account, username);
       console.log(`SFTP user ${username} removed`);
     }),
   );
@@ -109,9 +104,13 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
         const n = [o.passwordStdin, o.generatePassword, o.remove].filter(Boolean).length;
         if (n !== 1)
           throw new UsageError('give exactly one of --password-stdin, --generate-password, --remove');
-        const password = o.remove ? null : o.passwordStdin ? await readPasswordStdin() : generatePassword();
+        const password = o.remove
+          ? null
+          : o.passwordStdin
+            ? await readPasswordStdin()
+            : (await sftp()).generatePassword();
         await withStore(globals(), async (store) => {
-          await setSftpPassword(store, username, password);
+          await (await sftp()).setSftpPassword(store, username, password);
           if (password === null) console.log(`password of ${username} removed`);
           else if (o.generatePassword) console.log(`new password of ${username}: ${password}   (shown once)`);
           else console.log(`password of ${username} changed`);
@@ -124,7 +123,7 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
     .description('add the keys of an OpenSSH public key / authorized_keys file')
     .action(async (username: string, file: string) =>
       withStore(globals(), async (store) => {
-        const added = await addSftpKey(store, username, readKeyFile(file));
+        const added = await (await sftp()).addSftpKey(store, username, readKeyFile(file));
         console.log(
           added.length
             ? added.map((k) => `added ${k.algo} ${k.fingerprint}`).join('\n')
@@ -137,12 +136,12 @@ export function registerUserCommands(program: Command, globals: () => GlobalOpti
     .description('remove a key by its SHA256:… fingerprint (as `users list` shows it)')
     .action(async (username: string, fingerprint: string) =>
       withStore(globals(), async (store) => {
-        await removeSftpKey(store, username, fingerprint);
+        await (await sftp()).removeSftpKey(store, username, fingerprint);
         console.log(`key ${fingerprint} removed from ${username}`);
       }),
     );
   users
     .command('hash')
     .description('hash a password read from stdin, for `passwordHash:` in the config file')
-    .action(async () => console.log(await hashPassword(await readPasswordStdin())));
+    .action(async () => console.log(await (await sftp()).hashPassword(await readPasswordStdin())));
 }

@@ -142,6 +142,8 @@ describe('datasync serve (first start, embedded defaults)', () => {
     try {
       expect(again.stderr()).not.toMatch(/demo password/);
       expect(again.stderr()).not.toMatch(/admin API token/);
+      // One request round trip before the signal: the process is serving, not between "ready" and its handlers.
+      expect((await fetch(`http://127.0.0.1:${again.httpPort}/healthz`)).status).toBe(200);
     } finally {
       const code = await stopServe(again.child);
       if (code !== 0) console.log('STDOUT', again.stdout(), 'STDERR', again.stderr());
