@@ -247,20 +247,26 @@ export const ERROR_CODES = {
   DS_EXPORT_BUSY: { status: 409, meaning: 'The export instance is already running in this process.' },
   DS_EXPORT_DESTINATION: {
     status: 502,
-    meaning: 'The export file could not be written to, or renamed in, its destination; the run can be retried.',
+    meaning:
+      'The export file could not be written to, or renamed in, its destination; the run can be retried.',
   },
   DS_EXPORT_FAILED: {
     status: 500,
-    meaning: 'An export run stopped on an unexpected error; its watermark did not move, so the next run covers it.',
+    meaning:
+      'An export run stopped on an unexpected error; its watermark did not move, so the next run covers it.',
   },
   DS_JOB_NOT_FOUND: { status: 404, meaning: 'The job does not exist.' },
   DS_JOB_STATE: { status: 409, meaning: 'The job is not in a state that allows the action.' },
   DS_JOB_LEASE_EXPIRED: {
     status: 500,
-    meaning: 'The worker running the job stopped answering; another worker took the job over from its checkpoint.',
+    meaning:
+      'The worker running the job stopped answering; another worker took the job over from its checkpoint.',
   },
   DS_JOB_NO_HANDLER: { status: 500, meaning: 'No worker in this deployment runs jobs of this kind.' },
-  DS_SCHEDULE_INVALID: { status: 400, meaning: 'A schedule has a cron expression or time zone that cannot be read.' },
+  DS_SCHEDULE_INVALID: {
+    status: 400,
+    meaning: 'A schedule has a cron expression or time zone that cannot be read.',
+  },
   DS_REMOTE_CONNECT: {
     status: 502,
     meaning: 'The remote SFTP server cannot be reached or refused the login; the run is retried.',
@@ -269,7 +275,14 @@ export const ERROR_CODES = {
     status: 502,
     meaning: 'The remote SFTP server presented a host key that does not match the pinned fingerprint.',
   },
-  DS_REMOTE_IO: { status: 502, meaning: 'A file operation on the remote SFTP server failed; the run is retried.' },
+  DS_REMOTE_IO: {
+    status: 502,
+    meaning: 'A file operation on the remote SFTP server failed; the run is retried.',
+  },
+  DS_REMOTE_KEY_UNREADABLE: {
+    status: 500,
+    meaning: 'The private key file named by a remote block cannot be read on the datasync machine.',
+  },
   DS_NOTIFY_FAILED: {
     status: 502,
     meaning: 'A notification (email or webhook) could not be delivered after its retries.',
@@ -281,7 +294,8 @@ export const ERROR_CODES = {
   },
   DS_QUEUE_UNAVAILABLE: {
     status: 503,
-    meaning: 'This server runs no job queue (no worker role), so jobs cannot be queued, retried or run from it.',
+    meaning:
+      'This server runs no job queue (no worker role), so jobs cannot be queued, retried or run from it.',
   },
   DS_DOWNLOAD_REFUSED: {
     status: 403,
@@ -290,6 +304,79 @@ export const ERROR_CODES = {
   DS_DOWNLOAD_GONE: {
     status: 404,
     meaning: "The job's file is no longer stored (retention removed it) or the job has no such file.",
+  },
+  DS_EMAIL_SEND_FAILED: {
+    status: 502,
+    meaning:
+      "The SMTP relay refused or could not take a campaign's messages; the send stopped and can be resumed.",
+  },
+  DS_EMAIL_SENDING_STATE: {
+    status: 409,
+    meaning:
+      'The sending is not an email sending that can be sent now (already sent, cancelled, or another channel).',
+  },
+  DS_FTPZIP_UNREADABLE: {
+    status: 400,
+    meaning: 'Cannot read that as a ZipFile: the archive is corrupt, truncated or not a ZIP.',
+  },
+  DS_FTPZIP_UNSAFE_ENTRY: {
+    status: 400,
+    meaning:
+      'An archive entry has an absolute path, a `..` segment or is a symbolic link; the archive is refused.',
+  },
+  DS_FTPZIP_ENCRYPTED: {
+    status: 400,
+    meaning: 'An archive entry is encrypted; FTPZIP archives must not be password-protected.',
+  },
+  DS_FTPZIP_TOO_MANY_ENTRIES: {
+    status: 400,
+    meaning: 'The archive has more entries than `ftpzip.maxEntries` allows.',
+  },
+  DS_FTPZIP_TOO_LARGE: {
+    status: 400,
+    meaning: "The archive's uncompressed size or compression ratio exceeds the limits (zip bomb protection).",
+  },
+  DS_FTPZIP_XML_REFUSED: {
+    status: 400,
+    meaning:
+      'Settings.xml contains a DOCTYPE or an ENTITY declaration; DTDs and entities are refused (XXE, billion laughs).',
+  },
+  DS_FTPZIP_XML_INVALID: {
+    status: 400,
+    meaning:
+      'XML file does not match its schema. Validation failed: Settings.xml is not well-formed or a value has the wrong type.',
+  },
+  DS_FTPZIP_XML_MISSING_NODE: {
+    status: 400,
+    meaning: 'Missing Node in Xml File.: a required element of Settings.xml is absent or empty.',
+  },
+  DS_FTPZIP_MISSING_FILE: {
+    status: 400,
+    meaning:
+      "A file the archive's mode needs (Settings.xml, Markup.htm, Recipients.csv, an image) is not in the archive.",
+  },
+  DS_FTPZIP_LIST_UNKNOWN: {
+    status: 400,
+    meaning:
+      'List N, defined in XML file, does not exist: the `ListId` of Settings.xml is not a list of the account.',
+  },
+  DS_FTPZIP_ATTACHMENTS_MISSING: {
+    status: 400,
+    meaning:
+      'There was no "Attachments" folder in the submitted Zip Archive, while Settings.xml asks for attachments.',
+  },
+  DS_FTPZIP_ATTACHMENTS_TOO_LARGE: {
+    status: 400,
+    meaning: 'The attachments together exceed the limit (default 3 MB).',
+  },
+  DS_FTPZIP_RECIPIENTS_INVALID: {
+    status: 400,
+    meaning: 'Recipients.csv has no email column (`111`), an unknown column, or no valid row.',
+  },
+  DS_FTPZIP_UNSUPPORTED: {
+    status: 400,
+    meaning:
+      'The archive asks for something this server does not do (e.g. transactional sends, `SEND` of a message of another channel).',
   },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

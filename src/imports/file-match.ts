@@ -41,6 +41,6 @@ export function matchInstance(instances: ImportInstance[], spacePath: string): I
   const folder = i <= 0 ? '/' : spacePath.slice(0, i);
   const name = spacePath.slice(i + 1);
   return instances
-    .filter((d) => d.enabled && d.folder === folder && fileNameMatches(d, name))
+    .filter((d) => d.enabled && !d.remote && d.folder === folder && fileNameMatches(d, name)) // remote instances poll, uploads never feed them
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
 }

@@ -147,6 +147,80 @@ const subscriptionSchema = z
   })
   .strict();
 
+/**
+ * When a remote import runs (reference §2.2 item 3). Declared here because imports/ may not import jobs/; the
+ * scheduler validates it again with `scheduleSchema` of jobs/schedule.ts (cron syntax, IANA zone).
+ */
+const importScheduleSchema = z
+  .object({
+    /** Five-field cron (minute hour day month weekday), e.g. `0 4 * * *`; six fields add seconds first. */
+    cron: z.string().min(1),
+    /** IANA zone the cron is read in. Default `Europe/Rome`. */
+    timeZone: z.string().min(1).default('Europe/Rome'),
+    /** `once`: a run missed while datasync was down runs once at start-up; `skip`: wait. Default `once`. */
+    catchUp: z.enum(['once', 'skip']).default('once'),
+  })
+  .strict();
+
+const absoluteRemotePath = (what: string) =>
+  z
+    .string()
+    .regex(/^\/[^\\]*$/, `${what} is an absolute path on the remote server, such as /outgoing`)
+    .transform((f) => (f.length > 1 ? f.replace(/\/+$/, '') : f));
+
+/**
+ * The customer's own SFTP server, polled on `schedule` (reference §1.3, §2.1). Passwords are stored in the
+ * instance definition as given (docs/jobs.md says so); a key file is read when the run starts.
+ */
+const remoteSchema = z
+  .object({
+    host: z.string().min(1),
+    /** Default 22. */
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().min(1),
+    /** Stored as given, in clear, with the instance definition. */
+    password: z.string().min(1).optional(),
+    /** Absolute path of an OpenSSH/PEM private key on the datasync machine, read at run time (no passphrase). */
+    privateKeyFile: z
+      .string()
+      .regex(/^\//, 'privateKeyFile is an absolute path on the datasync machine')
+      .optional(),
+    /** `SHA256:<base64>` as `ssh-keygen -lf` prints it; required. A trailing `=` padding is dropped. */
+    hostKeyFingerprint: z
+      .string()
+      .regex(
+        /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+        "hostKeyFingerprint is 'SHA256:' and 43 base64 characters, as `ssh-keygen -lf` prints it",
+      )
+      .transform((f) => f.replace(/=+$/, '')),
+    /** Remote folder polled. Default `/`. */
+    folder: absoluteRemotePath('folder').default('/'),
+    /** `stable`: same size and mtime at two looks 10 s apart; `trigger`: a companion file exists. Default `stable`. */
+    completeness: z.enum(['stable', 'trigger']).default('stable'),
+    /** Companion file suffixes of `trigger` mode. Default `['.done', '.ok']`. */
+    triggerSuffixes: z
+      .array(z.string().regex(/^\.[^/\\]+$/, 'a trigger suffix starts with a dot, e.g. .done'))
+      .min(1)
+      .default(['.done', '.ok']),
+    /** After a successful (or skipped, already imported) file: delete it or move it to `moveTo`. Default `delete`. */
+    afterImport: z.enum(['delete', 'move']).default('delete'),
+    /** Remote folder for `afterImport: move` (created when missing). */
+    moveTo: absoluteRemotePath('moveTo').optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.password === undefined && r.privateKeyFile === undefined)
+      ctx.addIssue({ code: 'custom', message: 'give password or privateKeyFile (or both)' });
+    if (r.afterImport === 'move' && r.moveTo === undefined)
+      ctx.addIssue({ code: 'custom', path: ['moveTo'], message: 'afterImport: move needs moveTo' });
+    if (r.afterImport === 'delete' && r.moveTo !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['moveTo'],
+        message: 'moveTo is only used with afterImport: move',
+      });
+  });
+
 export const importInstanceSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'id: 1-64 of A-Z a-z 0-9 _ . -'),
@@ -190,9 +264,26 @@ export const importInstanceSchema = z
     validateOnly: z.boolean().default(false),
     /** Notifications when a job of this instance ends (email, signed webhooks): see docs/jobs.md. */
     notify: z.record(z.string(), z.unknown()).optional(),
+    /** When a remote import runs. Only with `remote`: hosted files are imported on upload, never on a schedule. */
+    schedule: importScheduleSchema.optional(),
+    /** Poll the customer's own SFTP server instead of waiting for uploads; result files still go to `folder`. */
+    remote: remoteSchema.optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.remote !== undefined && d.schedule === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule'],
+        message: "a remote import needs a schedule (e.g. schedule: { cron: '0 4 * * *' }): datasync polls it",
+      });
+    if (d.schedule !== undefined && d.remote === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['remote'],
+        message:
+          'a schedule needs a remote block: files in the hosted space are imported as soon as they arrive',
+      });
     if (
       d.mode === 'full' &&
       d.fullMissingRule === 'removeFromGroup' &&
@@ -228,6 +319,8 @@ export const importInstanceSchema = z
 export type ImportInstanceInput = z.input<typeof importInstanceSchema>;
 /** A resolved instance: every default applied. */
 export type ImportInstance = z.output<typeof importInstanceSchema>;
+/** The resolved `remote` block of an instance. */
+export type ImportRemote = NonNullable<ImportInstance['remote']>;
 
 function issuesOf(err: z.ZodError, prefix: string): string[] {
   return err.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.')}: ${i.message}`);

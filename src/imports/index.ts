@@ -9,11 +9,12 @@
  * - `import-engine.ts`    the passes over the file, batches committed with the checkpoint (invariant 4);
  * - `import-job.service.ts` job records around the engine: `importFile`, `runImportJob`;
  * - `import-runner.ts`    in-process runner, one import at a time per account (the jobs queue replaces it);
- * - `hosted-imports.ts`   the "file ready" flow: match, move away, import, result files in done/ or failed/.
+ * - `hosted-imports.ts`   the "file ready" flow: match, move away, import, result files in done/ or failed/;
+ * - `remote-poll.ts`      a scheduled run of a `remote` instance: poll the customer's SFTP, one child job per file.
  * The batched SQL lives in `store/import-batch.repository.ts`.
  */
 export { importInstanceSchema, parseImportInstance, parseInstancesYaml } from './import-instance.js';
-export type { ImportInstance, ImportInstanceInput, MappingTarget } from './import-instance.js';
+export type { ImportInstance, ImportInstanceInput, ImportRemote, MappingTarget } from './import-instance.js';
 export { applyInstances, listImportInstances, type ApplyInstancesResult } from './instances.service.js';
 export { fileNameMatches, globToRegExp, matchInstance } from './file-match.js';
 export {
@@ -43,3 +44,9 @@ export {
   type HostedImportsDeps,
 } from './hosted-imports.js';
 export { renderImportProgress } from './import-progress.js';
+export {
+  pollRemoteImport,
+  type RemotePollDeps,
+  type RemotePollOptions,
+  type RemotePollResult,
+} from './remote-poll.js';
