@@ -9,7 +9,8 @@ import {
   type EventExportRow,
   type SubscriberExportRow,
 } from '../store/exports-rows.repository.js';
-import type { Db, EventKind } from '../store/index.js';
+import type { SMS_STATUSES} from '../store/index.js';
+import { type Db, type EventKind } from '../store/index.js';
 import { dateFormatter } from './date-format.js';
 import type { ResolvedColumn } from './export-columns.js';
 import type { ExportInstance } from './export-instance.js';
@@ -26,17 +27,6 @@ const STATUS_TYPE: Partial<Record<EventKind, string>> = {
   unsubscribe: 'UNS',
 };
 
-/** The documented SMS status vocabulary (reference §3.4.3 [INF]); anything unrecognised is `UNKNOWN`. */
-export const SMS_STATUSES = [
-  'DELIVERED',
-  'QUEUED',
-  'FAILED',
-  'UNKNOWN',
-  'NACK',
-  'UNDELIV',
-  'REJECTD',
-  'EXPIRED',
-] as const;
 const SMS_SYNONYMS: Record<string, (typeof SMS_STATUSES)[number]> = {
   DELIVERED: 'DELIVERED',
   DELIVRD: 'DELIVERED',

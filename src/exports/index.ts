@@ -27,7 +27,8 @@ export {
 export { resolveWindow, type ExportWindow, type WindowOverride } from './export-window.js';
 export { exportFileNames } from './export-naming.js';
 export { dateFormatter, DEFAULT_DATE_FORMAT } from './date-format.js';
-export { SMS_STATUSES, smsStatus } from './export-rows.js';
+export { smsStatus } from './export-rows.js';
+export { SMS_STATUSES } from '../store/index.js';
 export {
   HostedExportDestination,
   defaultDestinationResolver,

@@ -3,17 +3,9 @@
  * SMPP DLR `stat:` words (DELIVRD, UNDELIV, …), the SMS REST report's numeric Status (0 delivered,
  * 1 queued, 2 error) and plain words.
  */
-export const SMS_STATUSES = [
-  'DELIVERED',
-  'QUEUED',
-  'FAILED',
-  'UNKNOWN',
-  'NACK',
-  'UNDELIV',
-  'REJECTD',
-  'EXPIRED',
-] as const;
-export type SmsStatus = (typeof SMS_STATUSES)[number];
+import { SMS_STATUSES, type SmsStatus } from '../store/index.js';
+
+export { SMS_STATUSES, type SmsStatus };
 
 const ALIASES: Record<string, SmsStatus> = {
   DELIVRD: 'DELIVERED',

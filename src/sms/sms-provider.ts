@@ -10,17 +10,9 @@ import type { SmsEncoding } from './sms-encoding.js';
  * Delivery statuses written to `sms_status` events and the `sms-statistics` export (reference §3.4.3, the
  * recommended vocabulary). NACK = the provider refused the message at submission.
  */
-export const SMS_STATUSES = [
-  'DELIVERED',
-  'QUEUED',
-  'FAILED',
-  'UNKNOWN',
-  'NACK',
-  'UNDELIV',
-  'REJECTD',
-  'EXPIRED',
-] as const;
-export type SmsStatus = (typeof SMS_STATUSES)[number];
+import { SMS_STATUSES, type SmsStatus } from '../store/index.js';
+
+export { SMS_STATUSES, type SmsStatus };
 
 export interface SmsSubmit {
   /** International digits without `+`. */

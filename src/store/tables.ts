@@ -145,6 +145,22 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/**
+ * SMS delivery statuses of `sms_status` events (`events.detail`) and the `sms-statistics` export (reference
+ * §3.4.3, the recommended vocabulary). NACK = the provider refused the message at submission.
+ */
+export const SMS_STATUSES = [
+  'DELIVERED',
+  'QUEUED',
+  'FAILED',
+  'UNKNOWN',
+  'NACK',
+  'UNDELIV',
+  'REJECTD',
+  'EXPIRED',
+] as const;
+export type SmsStatus = (typeof SMS_STATUSES)[number];
+
 export interface EventTable {
   id: Id;
   account_id: string;
