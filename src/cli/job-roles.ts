@@ -11,7 +11,10 @@
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
+import { createEmailTransport } from '../email/index.js';
 import { runExport } from '../exports/index.js';
+import { runFtpZip, sendScheduledFtpZip } from '../ftpzip/index.js';
+import { createTrackingLinks, loadTrackingKey } from '../http/index.js';
 import {
   pollRemoteImport,
   runHostedImportJob,
@@ -41,11 +44,13 @@ import type { FileReady, FileReadyBus, HostedSpaces } from '../spaces/index.js';
 import {
   findInstance,
   isPostgresUrl,
+  listDueEmailSendings,
   type InstanceKind,
   type JobRecord,
   type Store,
 } from '../store/index.js';
 import type { Role } from './roles.js';
+import { publicUrlOf } from './public-url.js';
 
 export interface JobRolesDeps {
   config: Config;
@@ -99,6 +104,26 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
   });
   const smsOptions = { maxSegments: config.sms.maxSegments, defaultListId: config.sms.defaultListId };
 
+  // Email (FTPZIP campaigns): one pooled SMTP transport per worker, tracked links signed with the data dir's key.
+  const transport = isWorker ? createEmailTransport(config.smtp) : undefined;
+  if (transport) stops.push(() => transport.close());
+  const ftpzipDeps = () => ({
+    store,
+    spaces,
+    clock,
+    logger: log,
+    transport: transport!,
+    links: createTrackingLinks(publicUrlOf(config), loadTrackingKey(config.dataDir)),
+  });
+  const ftpzipOptions = {
+    limits: {
+      maxEntries: config.ftpzip.maxEntries,
+      maxTotalBytes: config.ftpzip.maxTotalBytes,
+      maxRatio: config.ftpzip.maxRatio,
+    },
+    maxAttachmentBytes: config.ftpzip.maxAttachmentBytes,
+  };
+
   const handlers: Partial<Record<InstanceKind, JobHandler>> = isWorker
     ? {
         import: async (ctx) => {
@@ -135,10 +160,23 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
             result: { file: r.file ?? null, destination: r.destination ?? null, window: r.window },
           };
         },
+        ftpzip: async (ctx) => {
+          const s = await runFtpZip({
+            ...ftpzipDeps(),
+            file: ctx.record.inputPath ?? '',
+            accountId: ctx.message.accountId,
+            options: { ...ftpzipOptions, jobId: ctx.message.jobId, trigger: ctx.message.trigger },
+          });
+          return {
+            status: s.status === 'queued' ? 'succeeded' : (s.status as JobOutcome['status']),
+            counters: s.counters as unknown as Record<string, unknown>,
+            ...(s.error ? { error: s.error } : {}),
+          };
+        },
         csv2sms: async (ctx) => {
           const s = await runCsv2Sms({
             ...smsDeps(),
-            file: ctx.message.inputPath ?? '',
+            file: ctx.record.inputPath ?? '',
             accountId: ctx.message.accountId,
             options: { ...smsOptions, jobId: ctx.message.jobId, trigger: ctx.message.trigger },
           });
@@ -178,7 +216,7 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     stops.push(() => notifier.close());
   }
 
-  // Scheduled CSV2SMS sends (header row 2 in the future): checked every 30 s by workers.
+  // Scheduled sends (CSV2SMS header row 2, FTPZIP ScheduleDateTime in the future): checked every 30 s by workers.
   if (isWorker && provider) {
     const timer = setInterval(() => {
       void (async () => {
@@ -186,7 +224,11 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
           const jobId = (s.counters as { jobId?: string } | null)?.jobId;
           if (jobId) await sendScheduledSms({ ...smsDeps(), jobId, options: smsOptions });
         }
-      })().catch((err: unknown) => log.error({ err }, 'scheduled SMS send failed'));
+        for (const s of await listDueEmailSendings(store.db, clock.now())) {
+          const jobId = (s.counters as { jobId?: string } | null)?.jobId;
+          if (jobId) await sendScheduledFtpZip({ ...ftpzipDeps(), jobId, options: ftpzipOptions });
+        }
+      })().catch((err: unknown) => log.error({ err }, 'scheduled send failed'));
     }, 30_000);
     timer.unref();
     stops.push(() => clearInterval(timer));
@@ -224,11 +266,14 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     });
     uploadStops.push(() => hosted.stop());
     const off = bus.on((e: FileReady) => {
-      // CSV2SMS: a file directly in /sms (result files in /sms/done and /sms/failed are written by jobs).
-      if (path.posix.dirname(e.path) !== '/sms') return;
+      // CSV2SMS: a file directly in /sms; FTPZIP: a file directly in /import_zip (result files in done/ and
+      // failed/ below them are written by jobs, not uploaded).
+      const folder = path.posix.dirname(e.path);
+      const kind = folder === '/sms' ? 'csv2sms' : folder === '/import_zip' ? 'ftpzip' : null;
+      if (!kind) return;
       return enqueueJob(store.db, runtime.queue, {
         accountId: e.accountId,
-        kind: 'csv2sms',
+        kind,
         trigger: 'upload',
         inputName: path.posix.basename(e.path),
         inputPath: e.path,
@@ -236,7 +281,7 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
         inputSize: e.size,
       })
         .then(() => runtime.workers?.wake())
-        .catch((err: unknown) => log.error({ err, path: e.path }, 'CSV2SMS file could not be queued'));
+        .catch((err: unknown) => log.error({ err, path: e.path }, `${kind} file could not be queued`));
     });
     uploadStops.push(off);
   }

@@ -19,6 +19,7 @@ import { findSftpUserByUsername, insertSftpUser, openStore, type Store } from '.
 import path from 'node:path';
 import type { Role } from './roles.js';
 import { startJobRoles } from './job-roles.js';
+import { publicUrlOf } from './public-url.js';
 import { applyInstanceDocuments } from './instances.commands.js';
 import { adminApiRoutes } from '../http/index.js';
 import { dashboardRoutes } from '../web/index.js';
@@ -168,11 +169,6 @@ async function provisionUsers(
     )
       await addSftpKey(store, u.username, u.authorizedKeys.join('\n'));
   }
-}
-
-/** Base URL of tracking links: `http.publicUrl`, or this machine's HTTP port for a local setup. */
-export function publicUrlOf(config: Config): string {
-  return config.http.publicUrl ?? `http://localhost:${config.http.port}`;
 }
 
 /** The demo account's instances: what a newcomer's first upload and first export run through. */

@@ -119,6 +119,18 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** CSV2SMS providers (docs/sms.md). */
   sms: smsConfigSchema,
+  /** FTPZIP archive limits (zip bombs, oversized campaigns are refused; docs/ftpzip.md). */
+  ftpzip: z
+    .strictObject({
+      maxEntries: int(1000, 1),
+      /** Largest uncompressed size of all entries together, bytes. Default 50 MiB. */
+      maxTotalBytes: int(50 * 1024 * 1024, 1),
+      /** Highest uncompressed/compressed ratio of an entry over 1 MiB. */
+      maxRatio: int(100, 1),
+      /** Largest total size of `Attachments/`, bytes (reference §6.4: under 3 MB). */
+      maxAttachmentBytes: int(3 * 1000 * 1000, 0),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
       /** Concurrent imports (of different accounts; one account's imports always run one at a time). */

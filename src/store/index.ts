@@ -24,3 +24,4 @@ export * from './exports-rows.repository.js';
 export * from './import-batch.repository.js';
 export * from './engagement-refs.repository.js';
 export * from './audit.repository.js';
+export * from './email-sendings.repository.js';

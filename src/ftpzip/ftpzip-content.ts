@@ -1,0 +1,152 @@
+/**
+ * Turning archive entries into a message and a recipient list (reference §5.4, §5.6):
+ * - entries are looked up by name case-insensitively at the archive root (`Markup.htm`, `Recipients.csv`);
+ * - images: every relative `src="…"` of Markup.htm must name a file of the archive; it becomes an inline
+ *   (CID) part and the `src` becomes `cid:…`. Hosted images (`EmbeddedImages=false`) are not served by
+ *   datasync yet, so they are embedded too (docs/ftpzip.md);
+ * - attachments: the files under `Attachments/` (any case), at most `maxAttachmentBytes` together;
+ * - Recipients.csv: field-ID header (`111` email, `1`..`39` fields), the declared separator, UTF-8.
+ */
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { MessageAttachment } from '../store/index.js';
+import type { ZipFileEntry } from './zip-reader.js';
+import { FtpZipError } from './zip-reader.js';
+
+export function findEntry(files: ZipFileEntry[], name: string): ZipFileEntry | undefined {
+  return files.find((f) => f.name.toLowerCase() === name.toLowerCase());
+}
+
+export function requireEntry(files: ZipFileEntry[], name: string, why: string): ZipFileEntry {
+  const f = findEntry(files, name);
+  if (!f) throw new FtpZipError('DS_FTPZIP_MISSING_FILE', `the archive has no ${name}, which ${why} needs`);
+  return f;
+}
+
+const MIME: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+  '.webp': 'image/webp',
+  '.pdf': 'application/pdf',
+  '.txt': 'text/plain',
+  '.csv': 'text/csv',
+};
+const mimeOf = (name: string) => MIME[path.posix.extname(name).toLowerCase()] ?? 'application/octet-stream';
+
+/** Markup.htm with its images as CID parts. */
+export function buildHtml(
+  files: ZipFileEntry[],
+  markup: ZipFileEntry,
+): { html: string; images: Array<MessageAttachment & { cid: string }> } {
+  const images = new Map<string, MessageAttachment & { cid: string }>();
+  const html = markup.content
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .replace(
+      /(<img\b[^>]*?\bsrc\s*=\s*)("([^"]*)"|'([^']*)')/gi,
+      (whole, head: string, _q, dq?: string, sq?: string) => {
+        const src = (dq ?? sq ?? '').trim();
+        if (/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(src) || src === '') return whole; // absolute URL, data:, cid:
+        const name = decodeURIComponent(src.replace(/^\.\//, '').split(/[?#]/)[0]!);
+        const f = findEntry(files, name);
+        if (!f)
+          throw new FtpZipError(
+            'DS_FTPZIP_MISSING_FILE',
+            `Markup.htm shows the image "${src}", which is not in the archive`,
+          );
+        let img = images.get(f.name);
+        if (!img) {
+          img = {
+            filename: path.posix.basename(f.name),
+            contentType: mimeOf(f.name),
+            content: f.content.toString('base64'),
+            cid: `img${images.size + 1}@ftpzip`,
+          };
+          images.set(f.name, img);
+        }
+        return `${head}"cid:${img.cid}"`;
+      },
+    );
+  return { html, images: [...images.values()] };
+}
+
+/** The files under `Attachments/` (folder name in any case). */
+export function buildAttachments(files: ZipFileEntry[], maxBytes: number): MessageAttachment[] {
+  const att = files.filter((f) => /^attachments\//i.test(f.name) && !f.name.endsWith('/'));
+  const hasFolder = att.length > 0 || files.some((f) => /^attachments\//i.test(f.name));
+  if (!hasFolder)
+    throw new FtpZipError(
+      'DS_FTPZIP_ATTACHMENTS_MISSING',
+      'There was no "Attachments" folder in the submitted Zip Archive.',
+    );
+  const total = att.reduce((n, f) => n + f.content.length, 0);
+  if (total > maxBytes)
+    throw new FtpZipError(
+      'DS_FTPZIP_ATTACHMENTS_TOO_LARGE',
+      `There was an exception running the extensions specified in the config file. ---> Maximum request length exceeded. (attachments total ${total} bytes; the limit is ${maxBytes})`,
+    );
+  return att.map((f) => ({
+    filename: path.posix.basename(f.name),
+    contentType: mimeOf(f.name),
+    content: f.content.toString('base64'),
+  }));
+}
+
+export interface RecipientRow {
+  line: number;
+  cells: string[];
+  email: string;
+  fields: Record<number, string>;
+}
+
+/** Parse Recipients.csv: header row of field ids, then one recipient per row. */
+export function parseRecipientsCsv(
+  content: Buffer,
+  separator: string,
+): { columns: string[]; rows: RecipientRow[] } {
+  let records: string[][];
+  try {
+    records = parse(content, {
+      delimiter: separator,
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as string[][];
+  } catch (e) {
+    throw new FtpZipError(
+      'DS_FTPZIP_RECIPIENTS_INVALID',
+      `Recipients.csv cannot be read as CSV with separator "${separator}"`,
+      {
+        cause: e,
+      },
+    );
+  }
+  const columns = (records[0] ?? []).map((c) => c.trim());
+  const emailCol = columns.indexOf('111');
+  if (emailCol < 0)
+    throw new FtpZipError(
+      'DS_FTPZIP_RECIPIENTS_INVALID',
+      'Recipients.csv: the header row has no email column (111); columns are field ids (111 email, 1..39 fields)',
+    );
+  const fieldCols: Array<[number, number]> = [];
+  columns.forEach((c, i) => {
+    if (i === emailCol) return;
+    const id = /^[0-9]{1,2}$/.test(c) ? Number(c) : NaN;
+    if (!(id >= 1 && id <= 39))
+      throw new FtpZipError(
+        'DS_FTPZIP_RECIPIENTS_INVALID',
+        `Recipients.csv: header column ${i + 1} "${c}" is not a field id (111 email, 1..39 fields)`,
+      );
+    fieldCols.push([i, id]);
+  });
+  const rows: RecipientRow[] = records.slice(1).map((cells, i) => ({
+    line: i + 2,
+    cells,
+    email: (cells[emailCol] ?? '').trim(),
+    fields: Object.fromEntries(fieldCols.map(([col, id]) => [id, (cells[col] ?? '').trim()])),
+  }));
+  return { columns, rows };
+}

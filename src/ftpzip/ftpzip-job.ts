@@ -1,0 +1,413 @@
+/**
+ * One FTPZIP job (reference §5.7): take the archive out of the customer's reach, read it safely, validate
+ * Settings.xml, then by mode:
+ * - `save`: create the message from Markup.htm (+ images, attachments);
+ * - `full`: the same, import Recipients.csv into `ListId` and a per-job group, then send to the group's
+ *   subscribed recipients now or at `ScheduleDateTime` (time zone `ScheduleTimeZone`, default 38 = Europe/Rome);
+ * - `send`: send the existing message `ContentOverride/MessageId` (a copy when `CloneMessage`) the same way.
+ * Transactional sends (`SendType=transactional`) are refused with DS_FTPZIP_UNSUPPORTED for now.
+ *
+ * Every run leaves a job record (kind `ftpzip`) and the archive with a result.json in `/import_zip/done/` or
+ * `/import_zip/failed/`. A scheduled send ends the intake with the job `queued` (`run_after` = send time) and
+ * the plan in its checkpoint; `sendScheduledFtpZip` sends it when the time has come.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import type { Clock } from '../clock.js';
+import { sendCampaign, type EmailTransport, type RenderOptions, type SendRate } from '../email/index.js';
+import { DatasyncError, publicError } from '../errors.js';
+import type { TrackingLinks } from '../http/index.js';
+import type { Logger } from '../logger.js';
+import { normalizeSpacePath, spacePathName, spacePathParent, type HostedSpaces } from '../spaces/index.js';
+import {
+  addGroup,
+  createMessage,
+  createSending,
+  findJob,
+  findList,
+  getMessage,
+  insertJob,
+  newJobId,
+  updateJob,
+  upsertRecipient,
+  type JobStatus,
+  type JobTrigger,
+  type Store,
+} from '../store/index.js';
+import { updateEmailSending } from '../store/email-sendings.repository.js';
+import { buildAttachments, buildHtml, parseRecipientsCsv, requireEntry } from './ftpzip-content.js';
+import { placeArchive, takeArchive, type ArchiveLocation } from './ftpzip-files.js';
+import { parseSettingsXml, type FtpZipSettings } from './settings-xml.js';
+import { scheduleToUtc } from './schedule-time.js';
+import { DEFAULT_ZIP_LIMITS, FtpZipError, readZipSafely, type ZipLimits } from './zip-reader.js';
+
+export interface FtpZipOptions {
+  /** The queued job record to run (the upload router wrote it); default: a new record. */
+  jobId?: string;
+  trigger?: JobTrigger;
+  limits?: ZipLimits;
+  /** Total size of `Attachments/`. Default 3 MB (reference §5.4). */
+  maxAttachmentBytes?: number;
+  rate?: SendRate;
+}
+
+export interface FtpZipDeps {
+  store: Store;
+  spaces: HostedSpaces;
+  clock: Clock;
+  logger: Logger;
+  transport: EmailTransport;
+  links: TrackingLinks;
+  options?: FtpZipOptions;
+}
+
+export interface FtpZipCounters {
+  rows: number;
+  imported: number;
+  rejected: number;
+  sent: number;
+  bounced: number;
+}
+
+export interface FtpZipSummary {
+  jobId: string;
+  status: JobStatus;
+  error: { code: string; message: string } | null;
+  action: FtpZipSettings['action'] | null;
+  /** `idNl` of the message created or sent; `idInvio` of the sending. */
+  idNl: number | null;
+  idInvio: number | null;
+  /** `sent`, `scheduled` (at `sendAt`), or null (save, or failed before sending). */
+  send: 'sent' | 'scheduled' | null;
+  sendAt: string | null;
+  counters: FtpZipCounters;
+  rejected: Array<{ line: number; code: string; reason: string }>;
+  inputPath: string | null;
+  resultPath: string | null;
+}
+
+/** What a scheduled send needs later (kept in the job's checkpoint). */
+interface FtpZipPlan {
+  v: 1;
+  loc: ArchiveLocation;
+  sendingId: number;
+  render: RenderOptions;
+  summary: FtpZipSummary;
+}
+
+const MAX_ATTACHMENTS = 3 * 1024 * 1024;
+
+/** Process one uploaded archive (`file` is a space path such as `/import_zip/campaign.zip`). */
+export async function runFtpZip(
+  deps: FtpZipDeps & { file: string; accountId: string },
+): Promise<FtpZipSummary> {
+  const { store, spaces, clock, accountId } = deps;
+  const opts = deps.options ?? {};
+  const db = store.db;
+  const started = clock.now();
+  const spacePath = normalizeSpacePath(deps.file);
+  const loc: ArchiveLocation = {
+    accountId,
+    folder: spacePathParent(spacePath),
+    name: spacePathName(spacePath),
+    jobId: opts.jobId ?? newJobId(started),
+  };
+  const existing = opts.jobId ? await findJob(db, loc.jobId) : undefined;
+  if (existing) await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
+  else
+    await insertJob(
+      db,
+      {
+        id: loc.jobId,
+        accountId,
+        kind: 'ftpzip',
+        trigger: opts.trigger ?? 'upload',
+        status: 'running',
+        inputName: loc.name,
+        inputPath: spacePath,
+      },
+      started,
+    );
+  await updateJob(db, loc.jobId, {
+    started_at: started.toISOString(),
+    attempts: (existing?.attempts ?? 0) + 1,
+  });
+
+  const summary: FtpZipSummary = {
+    jobId: loc.jobId,
+    status: 'running',
+    error: null,
+    action: null,
+    idNl: null,
+    idInvio: null,
+    send: null,
+    sendAt: null,
+    counters: { rows: 0, imported: 0, rejected: 0, sent: 0, bounced: 0 },
+    rejected: [],
+    inputPath: null,
+    resultPath: null,
+  };
+  let procPath: string | null = null;
+  try {
+    procPath = await takeArchive(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath)).catch(
+      (e: unknown) => {
+        throw new FtpZipError('DS_FTPZIP_UNREADABLE', `${spacePath} cannot be taken for processing`, {
+          cause: e,
+        });
+      },
+    );
+    const content = await fs.readFile(procPath);
+    await updateJob(db, loc.jobId, {
+      input_path: procPath,
+      input_sha256: createHash('sha256').update(content).digest('hex'),
+      input_size: content.length,
+    });
+    const files = await readZipSafely(procPath, opts.limits ?? DEFAULT_ZIP_LIMITS);
+    const s = parseSettingsXml(requireEntry(files, 'Settings.xml', 'every archive').content);
+    summary.action = s.action;
+    if (!(await findList(db, accountId, s.listId)))
+      throw new FtpZipError(
+        'DS_FTPZIP_LIST_UNKNOWN',
+        `List ${s.listId}, defined in XML file, does not exist`,
+      );
+    if (s.sendType === 'transactional')
+      throw new FtpZipError(
+        'DS_FTPZIP_UNSUPPORTED',
+        'transactional sends (SendType=transactional) are not supported yet',
+      );
+
+    // The message: created from the archive (full, save) or an existing one (send), cloned on request.
+    let messageNumber: number;
+    if (s.action === 'send') {
+      const m = await getMessage(db, accountId, 'email', s.messageId!);
+      messageNumber = s.cloneMessage
+        ? (
+            await createMessage(
+              db,
+              {
+                accountId,
+                channel: 'email',
+                listId: s.listId,
+                subject: s.subject ?? m.subject,
+                html: m.html,
+                text: m.text,
+                senderEmail: s.senderEmail ?? m.senderEmail,
+                senderName: s.senderName ?? m.senderName,
+                replyTo: s.replyTo ?? m.replyTo,
+                attachments: m.attachments,
+                campaignCode: s.campaignCode ?? m.campaignCode,
+              },
+              clock.now(),
+            )
+          ).number
+        : m.number;
+    } else {
+      const { html, images } = buildHtml(files, requireEntry(files, 'Markup.htm', `mode ${s.action}`));
+      const attachments = s.attachments
+        ? buildAttachments(files, opts.maxAttachmentBytes ?? MAX_ATTACHMENTS)
+        : [];
+      if (s.action === 'full' && !s.senderEmail)
+        throw new FtpZipError(
+          'DS_FTPZIP_XML_MISSING_NODE',
+          'Missing Node in Xml File. (FtpZip/Content/SenderEmail)',
+        );
+      const m = await createMessage(
+        db,
+        {
+          accountId,
+          channel: 'email',
+          listId: s.listId,
+          subject: s.subject,
+          html,
+          senderEmail: s.senderEmail,
+          senderName: s.senderName,
+          replyTo: s.replyTo,
+          attachments: [...images, ...attachments],
+          campaignCode: s.campaignCode,
+        },
+        clock.now(),
+      );
+      messageNumber = m.number;
+    }
+    summary.idNl = messageNumber;
+    if (s.action === 'save') return await finishIntake(deps, loc, procPath, summary, 'succeeded');
+
+    // Recipients: imported into the list (default subscription rules) and gathered in the job's group.
+    const csv = parseRecipientsCsv(
+      requireEntry(files, 'Recipients.csv', `mode ${s.action}`).content,
+      s.separator!,
+    );
+    summary.counters.rows = csv.rows.length;
+    const now = clock.now();
+    const group = await addGroup(db, { accountId, listId: s.listId, name: `FTPZIP ${loc.jobId}` });
+    await db.transaction().execute(async (trx) => {
+      for (const r of csv.rows) {
+        try {
+          await upsertRecipient(
+            trx,
+            {
+              accountId,
+              email: r.email,
+              fields: r.fields,
+              listId: s.listId,
+              channels: ['email'],
+              groupIds: [group.id],
+            },
+            now,
+          );
+          summary.counters.imported++;
+        } catch (e) {
+          if (!(e instanceof DatasyncError)) throw e;
+          summary.rejected.push({ line: r.line, code: e.code, reason: `line ${r.line}: ${e.message}` });
+        }
+      }
+    });
+    summary.counters.rejected = summary.rejected.length;
+    if (summary.counters.imported === 0)
+      throw new FtpZipError('DS_FTPZIP_RECIPIENTS_INVALID', 'Recipients.csv has no valid recipient row');
+
+    const sendAt = s.scheduleDateTime ? scheduleToUtc(s.scheduleDateTime, s.scheduleTimeZone) : null;
+    const future = sendAt && sendAt.getTime() > clock.now().getTime() ? sendAt : null; // past ⇒ now (§5.5)
+    const sending = await createSending(
+      db,
+      {
+        accountId,
+        channel: 'email',
+        messageNumber,
+        groupId: group.id,
+        scheduledAt: future?.toISOString() ?? null,
+      },
+      clock.now(),
+    );
+    await updateEmailSending(db, sending.id, { counters: { jobId: loc.jobId } });
+    summary.idInvio = sending.number;
+    const render: RenderOptions = { dynamicFields: s.dynamicFields, tracking: s.tracking };
+    if (future) {
+      summary.send = 'scheduled';
+      summary.sendAt = future.toISOString();
+      const plan: FtpZipPlan = { v: 1, loc, sendingId: sending.id, render, summary };
+      await updateJob(db, loc.jobId, { checkpoint_json: JSON.stringify(plan), run_after: summary.sendAt });
+      return await finishIntake(deps, loc, procPath, summary, 'queued');
+    }
+    const placed = await finishIntake(deps, loc, procPath, summary, 'running');
+    procPath = null;
+    return await sendPlan(deps, { v: 1, loc, sendingId: sending.id, render, summary: placed });
+  } catch (e) {
+    if (!(e instanceof DatasyncError)) deps.logger.error({ err: e, jobId: loc.jobId }, 'ftpzip job failed');
+    summary.error = publicError(e);
+    summary.status = 'failed';
+    const ended = clock.now().toISOString();
+    const files = await placeArchive(spaces, loc, procPath, 'failed', resultOf(summary, started, ended));
+    summary.inputPath = files.inputPath;
+    summary.resultPath = files.resultPath;
+    await updateJob(db, loc.jobId, {
+      status: 'failed',
+      error_code: summary.error.code,
+      error_message: summary.error.message,
+      counters_json: JSON.stringify(summary.counters),
+      result_json: JSON.stringify({ resultPath: files.resultPath, inputPath: files.inputPath }),
+      input_path: files.inputPath,
+      ended_at: ended,
+    });
+    return summary;
+  }
+}
+
+function resultOf(s: FtpZipSummary, startedAt: Date, endedAt: string | null) {
+  return { kind: 'ftpzip', ...s, startedAt: startedAt.toISOString(), endedAt };
+}
+
+/**
+ * The archive is processed (message and recipients are in): it goes to done/ with a result.json. `status`
+ * `running` means the send follows; `queued` a scheduled send; `succeeded` a save.
+ */
+async function finishIntake(
+  deps: FtpZipDeps,
+  loc: ArchiveLocation,
+  procPath: string,
+  summary: FtpZipSummary,
+  status: JobStatus,
+): Promise<FtpZipSummary> {
+  const db = deps.store.db;
+  summary.status =
+    status === 'running' ? 'running' : status === 'succeeded' && summary.rejected.length ? 'partial' : status;
+  const ended = status === 'succeeded' ? deps.clock.now().toISOString() : null;
+  const job = await findJob(db, loc.jobId);
+  const files = await placeArchive(
+    deps.spaces,
+    loc,
+    procPath,
+    'done',
+    resultOf(summary, new Date(job?.startedAt ?? deps.clock.now()), ended),
+  );
+  summary.inputPath = files.inputPath;
+  summary.resultPath = files.resultPath;
+  await updateJob(db, loc.jobId, {
+    status: summary.status,
+    counters_json: JSON.stringify(summary.counters),
+    result_json: JSON.stringify({
+      resultPath: files.resultPath,
+      inputPath: files.inputPath,
+      idNl: summary.idNl,
+      idInvio: summary.idInvio,
+    }),
+    input_path: files.inputPath,
+    ...(ended ? { ended_at: ended } : {}),
+  });
+  return summary;
+}
+
+/** Send a scheduled FTPZIP campaign whose time has come (the worker's timer calls it; see docs/ftpzip.md). */
+export async function sendScheduledFtpZip(deps: FtpZipDeps & { jobId: string }): Promise<FtpZipSummary> {
+  const job = await findJob(deps.store.db, deps.jobId);
+  if (!job || job.kind !== 'ftpzip' || !job.checkpoint)
+    throw new DatasyncError(
+      'DS_JOB_NOT_FOUND',
+      `job ${deps.jobId} is not an FTPZIP job with a scheduled send`,
+    );
+  return sendPlan(deps, job.checkpoint as unknown as FtpZipPlan);
+}
+
+async function sendPlan(deps: FtpZipDeps, plan: FtpZipPlan): Promise<FtpZipSummary> {
+  const db = deps.store.db;
+  const summary = plan.summary;
+  await updateJob(db, plan.loc.jobId, { status: 'running', run_after: null });
+  try {
+    const r = await sendCampaign({
+      store: deps.store,
+      sendingId: plan.sendingId,
+      transport: deps.transport,
+      links: deps.links,
+      rate: deps.options?.rate,
+      render: plan.render,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+    summary.counters.sent += r.sent;
+    summary.counters.bounced += r.bounced;
+    summary.send = 'sent';
+    summary.status = summary.rejected.length || r.bounced ? 'partial' : 'succeeded';
+  } catch (e) {
+    summary.error = publicError(e);
+    summary.status = 'failed';
+  }
+  const ended = deps.clock.now().toISOString();
+  // Rewrite result.json with the send's outcome (the archive is already in done/).
+  const job = await findJob(db, plan.loc.jobId);
+  const files = await placeArchive(
+    deps.spaces,
+    plan.loc,
+    null,
+    'done',
+    resultOf(summary, new Date(job?.startedAt ?? ended), ended),
+  );
+  summary.resultPath = files.resultPath;
+  await updateJob(db, plan.loc.jobId, {
+    status: summary.status,
+    error_code: summary.error?.code ?? null,
+    error_message: summary.error?.message ?? null,
+    counters_json: JSON.stringify(summary.counters),
+    ended_at: ended,
+  });
+  return summary;
+}

@@ -1,0 +1,135 @@
+/**
+ * What the email engine reads and writes around one sending: its message by internal id, its target
+ * recipients page by page (subscribed to the email channel of the list, and in the group when the sending
+ * names one; or the explicit recipients), the recipients already handled (so a resumed send never mails
+ * anyone twice), and the sending's status and counters.
+ */
+import type { Db } from './accounts.js';
+import { engagementDb } from './engagement-tables.js';
+import { messageRowToMessage, type Message } from './engagement-messages.repository.js';
+import { recipientRowToRecipient, type Recipient } from './recipients.js';
+
+export async function findMessageById(db: Db, id: number): Promise<Message | undefined> {
+  const row = await db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && messageRowToMessage(row);
+}
+
+export interface EmailTarget {
+  accountId: string;
+  sendingId: number;
+  listId: number | null;
+  groupId: number | null;
+}
+
+/**
+ * One page of a sending's recipients in id order, after `afterId`. Only recipients with an email address,
+ * not erased, and subscribed on the email channel of the sending's list receive a massive send; explicit
+ * recipients (a sending with `sending_recipients`) must be subscribed too.
+ */
+export async function listEmailTargets(
+  db: Db,
+  t: EmailTarget,
+  afterId: number,
+  limit: number,
+): Promise<Recipient[]> {
+  const edb = engagementDb(db);
+  const explicit = await edb
+    .selectFrom('sending_recipients')
+    .select('recipient_id')
+    .where('sending_id', '=', t.sendingId)
+    .limit(1)
+    .executeTakeFirst();
+  let q = edb
+    .selectFrom('recipients')
+    .innerJoin('subscriptions', 'subscriptions.recipient_id', 'recipients.id')
+    .selectAll('recipients')
+    .where('recipients.account_id', '=', t.accountId)
+    .where('recipients.email', 'is not', null)
+    .where('recipients.erased_at', 'is', null)
+    .where('subscriptions.channel', '=', 'email')
+    .where('subscriptions.status', '=', 'subscribed')
+    .where('recipients.id', '>', afterId);
+  if (t.listId !== null) q = q.where('subscriptions.list_id', '=', t.listId);
+  if (t.groupId !== null) {
+    const groupId = t.groupId;
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('group_members')
+          .select('group_members.recipient_id')
+          .where('group_members.group_id', '=', groupId)
+          .whereRef('group_members.recipient_id', '=', 'recipients.id'),
+      ),
+    );
+  }
+  if (explicit) {
+    const sendingId = t.sendingId;
+    q = q.where((eb) =>
+      eb(
+        'recipients.id',
+        'in',
+        eb
+          .selectFrom('sending_recipients')
+          .select('sending_recipients.recipient_id')
+          .where('sending_recipients.sending_id', '=', sendingId),
+      ),
+    );
+  }
+  // A recipient subscribed to several lists appears once per subscription without a list filter.
+  const rows = await q.distinct().orderBy('recipients.id').limit(limit).execute();
+  return rows.map(recipientRowToRecipient);
+}
+
+/** Recipients that already have a `sent` or `bounce` event of this sending (handled by an earlier run). */
+export async function handledRecipientIds(db: Db, sendingId: number): Promise<Set<number>> {
+  const rows = await db
+    .selectFrom('events')
+    .select('recipient_id')
+    .where('sending_id', '=', sendingId)
+    .where('kind', 'in', ['sent', 'bounce'])
+    .where('channel', '=', 'email')
+    .execute();
+  return new Set(rows.map((r) => r.recipient_id).filter((id): id is number => id !== null));
+}
+
+export interface EmailSendingUpdate {
+  status?: string;
+  startedAt?: string | null;
+  endedAt?: string | null;
+  counters?: Record<string, unknown>;
+  scheduledAt?: string | null;
+}
+
+export async function updateEmailSending(db: Db, id: number, u: EmailSendingUpdate): Promise<void> {
+  const set: Record<string, unknown> = {};
+  if (u.status !== undefined) set.status = u.status;
+  if (u.startedAt !== undefined) set.started_at = u.startedAt;
+  if (u.endedAt !== undefined) set.ended_at = u.endedAt;
+  if (u.scheduledAt !== undefined) set.scheduled_at = u.scheduledAt;
+  if (u.counters !== undefined) set.counters_json = JSON.stringify(u.counters);
+  if (Object.keys(set).length === 0) return;
+  await db.updateTable('sendings').set(set).where('id', '=', id).execute();
+}
+
+/** Email sendings whose scheduled time has come (status `queued`, `scheduled_at` ≤ now). */
+export async function listDueEmailSendings(
+  db: Db,
+  now: Date,
+): Promise<Array<{ id: number; accountId: string; counters: { jobId?: string } | null }>> {
+  const rows = await db
+    .selectFrom('sendings')
+    .innerJoin('messages', 'messages.id', 'sendings.message_id')
+    .select(['sendings.id', 'sendings.account_id', 'sendings.counters_json'])
+    .where('messages.channel', '=', 'email')
+    .where('sendings.status', '=', 'queued')
+    .where('sendings.scheduled_at', 'is not', null)
+    .where('sendings.scheduled_at', '<=', now.toISOString())
+    .orderBy('sendings.scheduled_at')
+    .execute();
+  // counters_json carries the FTPZIP job that scheduled the send (sendScheduledFtpZip takes the job id).
+  return rows.map((r) => ({
+    id: r.id,
+    accountId: r.account_id,
+    counters: r.counters_json ? (JSON.parse(r.counters_json) as { jobId?: string }) : null,
+  }));
+}
