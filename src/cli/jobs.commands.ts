@@ -69,46 +69,34 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
         printJson(j);
       }),
     );
-  jobs
-    .command('retry <jobId>')
-    .description('run a failed or cancelled job again, as a new job with the same input')
-    .option('--json', 'JSON output')
-    .action(async (id: string, o: { json?: boolean }) =>
-      withStore(globals(), async (store, config) => {
-        const queue = (await jobsModule()).openJobQueue(store, {
-          databaseUrl: config.database,
-          supervise: false,
-          clock: systemClock,
-        });
-        await queue.start();
-        try {
-          const j = await (await jobsModule()).retryJob(store.db, queue, id);
-          if (o.json) printJson(j);
-          else console.log(`queued job ${j.id} (retry of ${id})`);
-        } finally {
-          await queue.stop();
-        }
-      }),
-    );
-  jobs
-    .command('cancel <jobId>')
-    .description('cancel a queued or running job (a running one stops at its next heartbeat)')
-    .option('--json', 'JSON output')
-    .action(async (id: string, o: { json?: boolean }) =>
-      withStore(globals(), async (store, config) => {
-        const queue = (await jobsModule()).openJobQueue(store, {
-          databaseUrl: config.database,
-          supervise: false,
-          clock: systemClock,
-        });
-        await queue.start();
-        try {
-          const j = await (await jobsModule()).cancelJob(store.db, queue, id);
-          if (o.json) printJson(j);
-          else console.log(`job ${id} cancelled`);
-        } finally {
-          await queue.stop();
-        }
-      }),
-    );
+  const queueActions = [
+    ['retry', 'run a failed or cancelled job again, as a new job with the same input', 'retryJob'],
+    ['cancel', 'cancel a queued or running job (a running one stops at its next heartbeat)', 'cancelJob'],
+  ] as const;
+  for (const [name, description, fn] of queueActions) {
+    jobs
+      .command(`${name} <jobId>`)
+      .description(description)
+      .option('--json', 'JSON output')
+      .action(async (id: string, o: { json?: boolean }) =>
+        withStore(globals(), async (store, config) => {
+          const jobsModule_ = await jobsModule();
+          // A short-lived queue handle: the running server's workers pick the change up.
+          const queue = jobsModule_.openJobQueue(store, {
+            databaseUrl: config.database,
+            supervise: false,
+            clock: systemClock,
+          });
+          await queue.start();
+          try {
+            const j = await jobsModule_[fn](store.db, queue, id);
+            if (o.json) printJson(j);
+            else
+              console.log(name === 'retry' ? `queued job ${j.id} (retry of ${id})` : `job ${id} cancelled`);
+          } finally {
+            await queue.stop();
+          }
+        }),
+      );
+  }
 }
