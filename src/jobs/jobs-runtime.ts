@@ -108,6 +108,23 @@ export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
   };
 }
 
+/** The job, when it exists and is in one of `states`; else DS_JOB_NOT_FOUND / DS_JOB_STATE naming the action. */
+async function jobIn(
+  db: Kysely<Database>,
+  jobId: string,
+  states: readonly JobRecord['status'][],
+  action: string,
+): Promise<JobRecord> {
+  const job = await findJob(db, jobId);
+  if (!job) throw new NotFoundError(`job ${jobId} does not exist`, { code: 'DS_JOB_NOT_FOUND' });
+  if (!states.includes(job.status))
+    throw new DatasyncError(
+      'DS_JOB_STATE',
+      `job ${jobId} is ${job.status}; only ${states.join(' or ')} jobs can be ${action}`,
+    );
+  return job;
+}
+
 /** Cancels a queued or running job (a running one stops at its next heartbeat). */
 export async function cancelJob(
   db: Kysely<Database>,
@@ -115,13 +132,7 @@ export async function cancelJob(
   jobId: string,
   at = new Date(),
 ): Promise<JobRecord> {
-  const job = await findJob(db, jobId);
-  if (!job) throw new NotFoundError(`job ${jobId} does not exist`, { code: 'DS_JOB_NOT_FOUND' });
-  if (job.status !== 'queued' && job.status !== 'running')
-    throw new DatasyncError(
-      'DS_JOB_STATE',
-      `job ${jobId} is ${job.status}; only queued or running jobs can be cancelled`,
-    );
+  await jobIn(db, jobId, ['queued', 'running'], 'cancelled');
   await updateJob(db, jobId, { status: 'cancelled', ended_at: at.toISOString() });
   // The queue message is found by the workers: a cancelled record is completed without running.
   return (await findJob(db, jobId))!;
@@ -134,13 +145,7 @@ export async function retryJob(
   jobId: string,
   at = new Date(),
 ): Promise<JobRecord> {
-  const job = await findJob(db, jobId);
-  if (!job) throw new NotFoundError(`job ${jobId} does not exist`, { code: 'DS_JOB_NOT_FOUND' });
-  if (job.status !== 'failed' && job.status !== 'cancelled')
-    throw new DatasyncError(
-      'DS_JOB_STATE',
-      `job ${jobId} is ${job.status}; only failed or cancelled jobs can be retried`,
-    );
+  const job = await jobIn(db, jobId, ['failed', 'cancelled'], 'retried');
   return enqueueJob(
     db,
     queue,

@@ -13,6 +13,7 @@
  */
 import { CompiledQuery, sql, type Compilable } from 'kysely';
 import type { Db } from './accounts.js';
+import type { Subscription } from './recipients.js';
 import type { StoreDialect } from './dialect.js';
 import type { Channel, FieldColumns, SubscriptionStatus } from './tables.js';
 
@@ -125,15 +126,8 @@ export async function findRecipientsByKeys(
   return [...out.values()];
 }
 
-export interface SubscriptionState {
-  recipientId: number;
-  listId: number;
-  channel: Channel;
-  status: SubscriptionStatus;
-  subscribedAt: string | null;
-  unsubscribedAt: string | null;
-  optoutType: string | null;
-}
+/** A subscription as the batch planner reads it: the same shape the recipients service returns. */
+export type SubscriptionState = Subscription;
 
 export async function findSubscriptionStates(
   db: Db,
