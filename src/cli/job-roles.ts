@@ -44,6 +44,7 @@ import type { FileReady, FileReadyBus, HostedSpaces } from '../spaces/index.js';
 import {
   findInstance,
   isPostgresUrl,
+  claimDueSending,
   listDueEmailSendings,
   type InstanceKind,
   type JobRecord,
@@ -220,13 +221,22 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
   if (isWorker && provider) {
     const timer = setInterval(() => {
       void (async () => {
+        // Every worker polls; claimDueSending lets exactly one of them start each due sending.
         for (const s of await listDueSmsSendings(store.db, clock.now())) {
           const jobId = (s.counters as { jobId?: string } | null)?.jobId;
-          if (jobId) await sendScheduledSms({ ...smsDeps(), jobId, options: smsOptions });
+          if (!jobId || !(await claimDueSending(store.db, s.id, 'scheduled', 'sending', clock.now())))
+            continue;
+          // One failing send must not hold back the other due sendings.
+          await sendScheduledSms({ ...smsDeps(), jobId, options: smsOptions }).catch((err: unknown) =>
+            log.error({ err, jobId }, 'scheduled SMS send failed'),
+          );
         }
         for (const s of await listDueEmailSendings(store.db, clock.now())) {
           const jobId = (s.counters as { jobId?: string } | null)?.jobId;
-          if (jobId) await sendScheduledFtpZip({ ...ftpzipDeps(), jobId, options: ftpzipOptions });
+          if (!jobId || !(await claimDueSending(store.db, s.id, 'queued', 'running', clock.now()))) continue;
+          await sendScheduledFtpZip({ ...ftpzipDeps(), jobId, options: ftpzipOptions }).catch(
+            (err: unknown) => log.error({ err, jobId }, 'scheduled email send failed'),
+          );
         }
       })().catch((err: unknown) => log.error({ err }, 'scheduled send failed'));
     }, 30_000);

@@ -112,6 +112,27 @@ export async function updateEmailSending(db: Db, id: number, u: EmailSendingUpda
 }
 
 /** Email sendings whose scheduled time has come (status `queued`, `scheduled_at` ≤ now). */
+/**
+ * Take a due sending for this process: move it from `from` to `to` only if it is still in `from`. Every worker polls
+ * the due sendings, so without this conditional update two workers could both start the same scheduled campaign;
+ * the database decides which one wins (one UPDATE is atomic on SQLite and PostgreSQL alike).
+ */
+export async function claimDueSending(
+  db: Db,
+  sendingId: number,
+  from: string,
+  to: string,
+  now: Date,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('sendings')
+    .set({ status: to, started_at: now.toISOString() })
+    .where('id', '=', sendingId)
+    .where('status', '=', from)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export async function listDueEmailSendings(
   db: Db,
   now: Date,
