@@ -1,6 +1,6 @@
 /**
  * The operator admin API in one plugin: accounts, fields, lists, groups, recipients, audit log, SFTP users
- * and keys, instances, jobs. Registered on the app returned by `buildApp()`:
+ * and keys, instances, jobs, export runs for a window, statistics (charts, per-message summary). Registered on the app returned by `buildApp()`:
  *
  *   await app.register(adminApiRoutes, { store, dataDir, spaces, queue });
  *
@@ -13,9 +13,11 @@ import type { JobQueue } from '../jobs/index.js';
 import type { HostedSpaces } from '../spaces/index.js';
 import type { Store } from '../store/index.js';
 import { adminAccountsRoutes } from './admin-accounts.routes.js';
+import { adminExportsRoutes } from './admin-exports.routes.js';
 import { adminInstancesRoutes } from './admin-instances.routes.js';
 import { adminJobsRoutes } from './admin-jobs.routes.js';
 import { adminSftpRoutes } from './admin-sftp.routes.js';
+import { adminStatsRoutes } from './admin-stats.routes.js';
 import { bearerAuth } from './auth.js';
 
 export interface AdminApiOptions {
@@ -43,4 +45,6 @@ export async function adminApiRoutes(app: FastifyInstance, opts: AdminApiOptions
     queue: opts.queue,
     clock,
   });
+  await app.register(adminExportsRoutes, { store: opts.store, spaces: opts.spaces, clock });
+  await app.register(adminStatsRoutes, { store: opts.store, clock });
 }

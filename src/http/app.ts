@@ -152,7 +152,7 @@ export async function buildApp(opts: HttpAppOptions): Promise<FastifyInstance> {
       },
       async (req) => req.principal!,
     );
-    await api.register(messagesRoutes, { db: opts.db, links });
+    await api.register(messagesRoutes, { db: opts.db, links, clock: opts.clock });
     await api.register(eventsRoutes, {
       db: opts.db,
       maxParameters: opts.maxParameters,

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { ZodTypeProvider } from './openapi.js';
 import {
@@ -22,6 +23,7 @@ import {
   type Message,
   type Sending,
 } from '../store/index.js';
+import { audit } from './admin-common.js';
 import { createApiToken } from './tokens.js';
 import type { TrackingLinks } from './tracking-links.js';
 
@@ -143,11 +145,14 @@ export interface MessagesRoutesOptions {
   db: Kysely<Database>;
   /** Absent when the tracking secret is not configured: the links route then answers 404. */
   links?: TrackingLinks;
+  /** Creation times of messages, sendings and tokens. Default: the system clock. */
+  clock?: Clock;
 }
 
 export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db } = opts;
+  const clock = opts.clock ?? systemClock;
   const base = '/api/v1/accounts/:accountId';
   const tags = ['messages'];
 
@@ -160,7 +165,11 @@ export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRou
     async (req, reply) => {
       const b = req.body;
       if (!b.html && !b.text) throw new ValidationError('an email message needs html or text');
-      const m = await createMessage(db, { accountId: req.params.accountId, channel: 'email', ...b });
+      const m = await createMessage(
+        db,
+        { accountId: req.params.accountId, channel: 'email', ...b },
+        clock.now(),
+      );
       return reply.status(201).send(emailJson(m));
     },
   );
@@ -195,14 +204,18 @@ export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRou
     },
     async (req, reply) => {
       const b = req.body;
-      const m = await createMessage(db, {
-        accountId: req.params.accountId,
-        channel: 'sms',
-        listId: b.listId,
-        text: b.text,
-        senderName: b.sender,
-        campaignCode: b.campaignCode,
-      });
+      const m = await createMessage(
+        db,
+        {
+          accountId: req.params.accountId,
+          channel: 'sms',
+          listId: b.listId,
+          text: b.text,
+          senderName: b.sender,
+          campaignCode: b.campaignCode,
+        },
+        clock.now(),
+      );
       return reply.status(201).send(smsJson(m));
     },
   );
@@ -264,15 +277,19 @@ export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRou
         recipientIds = [...(recipientIds ?? []), ...emails.map((e) => found.byEmail.get(e)!)];
       }
       const s = await db.transaction().execute((trx) =>
-        createSending(trx, {
-          accountId,
-          channel: b.idNl !== undefined ? 'email' : 'sms',
-          messageNumber: (b.idNl ?? b.idSMS)!,
-          listId: b.listId,
-          groupId: b.groupId,
-          recipientIds,
-          scheduledAt: b.scheduledAt ? new Date(b.scheduledAt).toISOString() : null,
-        }),
+        createSending(
+          trx,
+          {
+            accountId,
+            channel: b.idNl !== undefined ? 'email' : 'sms',
+            messageNumber: (b.idNl ?? b.idSMS)!,
+            listId: b.listId,
+            groupId: b.groupId,
+            recipientIds,
+            scheduledAt: b.scheduledAt ? new Date(b.scheduledAt).toISOString() : null,
+          },
+          clock.now(),
+        ),
       );
       return reply
         .status(201)
@@ -367,7 +384,8 @@ export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRou
     async (req, reply) => {
       const accountId = req.params.accountId;
       await getAccount(db, accountId);
-      const token = await createApiToken(db, { accountId, name: req.body.name });
+      const token = await createApiToken(db, { accountId, name: req.body.name }, clock.now());
+      await audit(db, req, { accountId, action: 'token.create', target: req.body.name }, clock.now());
       return reply.status(201).send({ token, accountId, name: req.body.name });
     },
   );

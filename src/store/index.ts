@@ -25,3 +25,4 @@ export * from './import-batch.repository.js';
 export * from './engagement-refs.repository.js';
 export * from './audit.repository.js';
 export * from './email-sendings.repository.js';
+export * from './dashboard-stats.repository.js';

@@ -5,6 +5,9 @@
  * - `html.ts`      escaping template, layout, formatting;
  * - `pages.ts`     Import status (reference §2.13), job detail, jobs, instances — rendered from the admin API;
  * - `files.page.ts` the read-only file browser of an account's hosted space;
+ * - `manage.page.ts` instance editor (validate / save), export run result, SFTP users and keys;
+ * - `account.page.ts` accounts, lists, groups, fields, recipients search, audit log;
+ * - `charts.ts`    inline SVG bar charts (rows imported per day, opens and clicks, SMS outcomes), message summary;
  * - `assets/`      dashboard.css, dashboard.js.
  *
  * Pages call the admin API in-process (`app.inject`) with the signed-in token, so the dashboard can never show
@@ -22,7 +25,17 @@ import { JOB_FILES, resolveJobFile, sendJobFile } from '../http/index.js';
 import type { HostedSpaces } from '../spaces/index.js';
 import { findJob, type Store } from '../store/index.js';
 import { filesPage } from './files.page.js';
-import { html, layout, qs, type Raw } from './html.js';
+import { accountPage } from './account.page.js';
+import { chartsPage, messageSummaryPage } from './charts.js';
+import { html, layout, qs, type Raw, type Section } from './html.js';
+import {
+  exportResultPage,
+  instanceEditorPage,
+  parseDefinition,
+  sftpUsersPage,
+  utcInstant,
+  type EditorState,
+} from './manage.page.js';
 import { importStatusPage, instancesPage, jobDetailPage, jobsPage, type DashboardApi } from './pages.js';
 import { clearSessionCookie, sameOrigin, setSessionCookie, tokenFromCookie } from './session.js';
 
@@ -67,7 +80,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   // Sign-in and action forms post application/x-www-form-urlencoded (this scope only).
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 16 * 1024 },
+    // Room for an instance's YAML and a few authorized_keys lines.
+    { parseAs: 'string', bodyLimit: 256 * 1024 },
     (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
 
@@ -78,6 +92,16 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
         const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
         if (res.statusCode >= 400) throw apiError(res.statusCode, res.body);
         return res.json() as T;
+      },
+      async send<T>(method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<T> {
+        const res = await app.inject({
+          method,
+          url,
+          headers: { authorization: `Bearer ${token}` },
+          ...(body !== undefined ? { payload: body as object } : {}),
+        });
+        if (res.statusCode >= 400) throw apiError(res.statusCode, res.body);
+        return (res.body ? res.json() : undefined) as T;
       },
     };
   }
@@ -160,7 +184,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     req: FastifyRequest,
     title: string,
     body: Raw,
-    o: { section?: 'imports' | 'jobs' | 'instances' | 'files'; account?: string; autoRefresh?: boolean } = {},
+    o: { section?: Section; account?: string; autoRefresh?: boolean } = {},
   ): Raw {
     return layout({ title, who: who(req), ...o }, body);
   }
@@ -266,6 +290,190 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
         );
         return reply.redirect(`/instances${qs({ account: accountId })}`, 303);
       });
+
+    const form = (req: FastifyRequest) => (req.body ?? {}) as Record<string, string | undefined>;
+    const enc = encodeURIComponent;
+
+    // Charts and the events summary of one message.
+    pages.get('/charts', async (req, reply) => {
+      const account = accountOf(req, q(req).account);
+      const r = await chartsPage(s(req).api, account);
+      return sendPage(reply, page(req, 'Charts', r.body, { section: 'charts', account }));
+    });
+    pages.get('/messages/:channel/:n', async (req, reply) => {
+      const p = z
+        .object({ channel: z.enum(['email', 'sms']), n: z.coerce.number().int().positive() })
+        .safeParse(req.params);
+      const account = accountOf(req, q(req).account);
+      if (!p.success || !account) throw new DatasyncError('DS_VALIDATION', 'name an account and a message');
+      const r = await messageSummaryPage(s(req).api, account, p.data.channel, p.data.n);
+      return sendPage(reply, page(req, r.title, r.body, { section: 'charts', account }));
+    });
+
+    // Instance editor: `instances apply` one instance at a time, with "validate without saving".
+    const editor = async (req: FastifyRequest, reply: FastifyReply, st: EditorState, status = 200) => {
+      const r = await instanceEditorPage(s(req).api, st);
+      const title = st.id ? `Instance ${st.id}` : 'New instance';
+      return sendPage(
+        reply.status(status),
+        page(req, title, r.body, { section: 'instances', account: st.account }),
+      );
+    };
+    pages.get('/instances/:accountId/new', async (req, reply) =>
+      editor(req, reply, { account: (req.params as { accountId: string }).accountId }),
+    );
+    pages.get('/instances/:accountId/:instanceId/edit', async (req, reply) => {
+      const { accountId, instanceId } = req.params as { accountId: string; instanceId: string };
+      return editor(req, reply, { account: accountId, id: instanceId });
+    });
+    pages.post('/instances/:accountId/edit', async (req, reply) => {
+      const account = (req.params as { accountId: string }).accountId;
+      const f = form(req);
+      const id = (f.id ?? '').trim();
+      const text = f.definition ?? '';
+      const st: EditorState = { account, id, text };
+      try {
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
+          throw new DatasyncError(
+            'DS_VALIDATION',
+            'the instance id is 1 to 64 letters, digits, ".", "_" or "-"',
+          );
+        const def = parseDefinition(text);
+        const url = `/api/v1/accounts/${enc(account)}/instances/${enc(id)}`;
+        if (f.action === 'save') {
+          await s(req).api.send('PUT', url, def);
+          return reply.redirect(`/instances${qs({ account })}`, 303);
+        }
+        await s(req).api.send('POST', `${url}/validate`, def);
+        return editor(req, reply, {
+          ...st,
+          message: { kind: 'ok', text: 'The definition is valid (not saved).' },
+        });
+      } catch (e) {
+        // Problems are shown above the operator's own text, so nothing typed is lost.
+        if (!(e instanceof DatasyncError) || e.code === 'DS_UNAUTHORIZED') throw e;
+        return editor(
+          req,
+          reply,
+          { ...st, message: { kind: 'error', text: `${e.code}: ${e.message}` } },
+          e.status,
+        );
+      }
+    });
+
+    // Export run now, optionally for a one-off window (`datasync export run ID --from --to`).
+    pages.post('/exports/:instanceId/run', async (req, reply) => {
+      const instanceId = (req.params as { instanceId: string }).instanceId;
+      const f = form(req);
+      const body = { from: utcInstant(f.from), to: utcInstant(f.to) };
+      const r = await s(req).api.send<Parameters<typeof exportResultPage>[2]>(
+        'POST',
+        `/api/v1/exports/${enc(instanceId)}/run`,
+        body,
+      );
+      const job = await s(req).api.get<{ accountId: string }>(`/api/v1/jobs/${enc(r.jobId)}`);
+      const out = exportResultPage(job.accountId, instanceId, r);
+      return sendPage(
+        reply,
+        page(req, out.title, out.body, { section: 'instances', account: job.accountId }),
+      );
+    });
+
+    // Account: lists, groups, fields, recipients, audit log; accounts (admin).
+    pages.get('/account', async (req, reply) => {
+      const account = accountOf(req, q(req).account);
+      const { q: search, listId, status, after, done } = q(req);
+      const r = await accountPage(
+        s(req).api,
+        account,
+        { q: search, listId, status, after },
+        s(req).who.kind === 'admin',
+        done,
+      );
+      return sendPage(
+        reply,
+        page(req, account ? `Account ${account}` : 'Accounts', r.body, { section: 'account', account }),
+      );
+    });
+    const toAccount = (reply: FastifyReply, account: string | undefined, done: string) =>
+      reply.redirect(`/account${qs({ account, done })}`, 303);
+    const int = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : v);
+    pages.post('/accounts', async (req, reply) => {
+      const f = form(req);
+      const id = (f.id ?? '').trim();
+      await s(req).api.send('POST', '/api/v1/accounts', { id, ...(f.name ? { name: f.name } : {}) });
+      return toAccount(reply, id, `Created account ${id}.`);
+    });
+    pages.post('/account/:accountId/:what', async (req, reply) => {
+      const { accountId, what } = req.params as { accountId: string; what: string };
+      const f = form(req);
+      const a = `/api/v1/accounts/${enc(accountId)}`;
+      if (what === 'lists')
+        await s(req).api.send('POST', `${a}/lists`, {
+          listId: int(f.listId),
+          name: f.name ?? '',
+          ...(f.mobilePrefix ? { mobilePrefix: f.mobilePrefix } : {}),
+        });
+      else if (what === 'groups')
+        await s(req).api.send('POST', `${a}/groups`, { listId: int(f.listId), name: f.name ?? '' });
+      else if (what === 'fields')
+        await s(req).api.send('PUT', `${a}/fields/${enc(f.fieldId ?? '')}`, { name: f.name ?? '' });
+      else throw new DatasyncError('DS_NOT_FOUND', `nothing to add called "${what}"`);
+      return toAccount(reply, accountId, `Saved (${what}).`);
+    });
+
+    // SFTP users and keys (`datasync users …`).
+    pages.get('/sftp-users', async (req, reply) => {
+      const account = accountOf(req, q(req).account);
+      const r = await sftpUsersPage(s(req).api, account, q(req).done);
+      return sendPage(reply, page(req, 'SFTP users', r.body, { section: 'sftp', account }));
+    });
+    const users = (account: string, user?: string) =>
+      `/api/v1/accounts/${enc(account)}/sftp-users${user ? `/${enc(user)}` : ''}`;
+    const back = (reply: FastifyReply, account: string, done: string) =>
+      reply.redirect(`/sftp-users${qs({ account, done })}`, 303);
+    pages.post('/sftp-users/:accountId', async (req, reply) => {
+      const account = (req.params as { accountId: string }).accountId;
+      const f = form(req);
+      await s(req).api.send('POST', users(account), {
+        username: (f.username ?? '').trim(),
+        ...(f.password ? { password: f.password } : {}),
+        ...(f.authorizedKeys?.trim() ? { authorizedKeys: f.authorizedKeys } : {}),
+      });
+      return back(reply, account, `Added user ${f.username}.`);
+    });
+    pages.post('/sftp-users/:accountId/:username/password', async (req, reply) => {
+      const { accountId, username } = req.params as { accountId: string; username: string };
+      const f = form(req);
+      await s(req).api.send('PUT', `${users(accountId, username)}/password`, {
+        password: f.remove ? null : (f.password ?? ''),
+      });
+      return back(
+        reply,
+        accountId,
+        f.remove ? `Removed the password of ${username}.` : `Set the password of ${username}.`,
+      );
+    });
+    pages.post('/sftp-users/:accountId/:username/keys', async (req, reply) => {
+      const { accountId, username } = req.params as { accountId: string; username: string };
+      const r = await s(req).api.send<{ added: unknown[] }>('POST', `${users(accountId, username)}/keys`, {
+        authorizedKeys: form(req).authorizedKeys ?? '',
+      });
+      return back(reply, accountId, `Added ${r.added.length} key(s) to ${username}.`);
+    });
+    pages.post('/sftp-users/:accountId/:username/keys/remove', async (req, reply) => {
+      const { accountId, username } = req.params as { accountId: string; username: string };
+      await s(req).api.send(
+        'DELETE',
+        `${users(accountId, username)}/keys${qs({ fingerprint: form(req).fingerprint })}`,
+      );
+      return back(reply, accountId, `Removed a key of ${username}.`);
+    });
+    pages.post('/sftp-users/:accountId/:username/remove', async (req, reply) => {
+      const { accountId, username } = req.params as { accountId: string; username: string };
+      await s(req).api.send('DELETE', users(accountId, username));
+      return back(reply, accountId, `Removed user ${username}.`);
+    });
   });
 }
 

@@ -63,10 +63,12 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s ? `?${s}` : '';
 }
 
+export type Section = 'imports' | 'jobs' | 'instances' | 'files' | 'charts' | 'sftp' | 'account';
+
 export interface LayoutOptions {
   title: string;
   /** Current section, for the navigation highlight. */
-  section?: 'imports' | 'jobs' | 'instances' | 'files';
+  section?: Section;
   /** Who is signed in (`admin` or the account id); absent on the sign-in page. */
   who?: string;
   /** Account carried over in the navigation links (admin), or the token's own account. */
@@ -95,7 +97,7 @@ export function layout(o: LayoutOptions, body: Raw): Raw {
   ${
     o.who
       ? html`<nav>
-            ${nav('imports', 'Import status', '/imports')}${nav('jobs', 'Jobs', '/jobs')}${nav('instances', 'Instances', '/instances')}${nav('files', 'Files', '/files')}
+            ${nav('imports', 'Import status', '/imports')}${nav('jobs', 'Jobs', '/jobs')}${nav('instances', 'Instances', '/instances')}${nav('files', 'Files', '/files')}${nav('sftp', 'SFTP users', '/sftp-users')}${nav('account', 'Account', '/account')}${nav('charts', 'Charts', '/charts')}
           </nav>
           <form method="post" action="/logout" class="who">
             <span>${o.who}</span> <button type="submit">Sign out</button>

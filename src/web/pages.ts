@@ -7,6 +7,8 @@ import { formatBytes, formatTime, html, qs, raw, type Raw } from './html.js';
 export interface DashboardApi {
   /** GET an admin API path as the signed-in token; throws the API's DatasyncError on non-2xx. */
   get<T>(url: string): Promise<T>;
+  /** POST / PUT / DELETE with a JSON body, same rules. */
+  send<T>(method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<T>;
 }
 
 export interface JobView {
@@ -385,7 +387,21 @@ export async function jobsPage(api: DashboardApi, f: JobsFilter) {
   return { body };
 }
 
-/** Instances of one account with their next scheduled run and last result; enable / disable. */
+/**
+ * The "run an export now" form of an export instance: empty from/to is the instance's own window (moves the
+ * watermark of an incremental export); either one makes a one-off window (`export run --from --to`).
+ */
+function exportRunForm(instanceId: string): Raw {
+  return html`<form class="inline window" method="post" action="/exports/${instanceId}/run">
+    <label
+      >from <input type="datetime-local" name="from" title="UTC; empty: the instance's own window"
+    /></label>
+    <label>to <input type="datetime-local" name="to" title="UTC; empty: now" /></label>
+    <button type="submit" data-confirm="Run this export now?">Run export</button>
+  </form>`;
+}
+
+/** Instances of one account with their next scheduled run and last result; edit, enable / disable, run. */
 export async function instancesPage(api: DashboardApi, account: string | undefined, after?: string) {
   const picker = html`<form class="filters" method="get" action="/instances">
     ${await accountPicker(api, account)}
@@ -404,47 +420,53 @@ export async function instancesPage(api: DashboardApi, account: string | undefin
     return (o.folder as string | undefined) ?? (dest?.folder as string | undefined) ?? '';
   };
   const body = html`${picker}
-  ${
-    page.items.length
-      ? html`<table id="instances">
-          <thead>
-            <tr>
-              <th>Instance</th>
-              <th>Kind</th>
-              <th>Folder</th>
-              <th>Enabled</th>
-              <th>Next scheduled run</th>
-              <th>Last job</th>
-              <th>Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${page.items.map(
-              (i) =>
-                html`<tr>
-                  <td><code>${i.id}</code></td>
-                  <td>${i.kind}</td>
-                  <td>${folder(i.definition)}</td>
-                  <td>${i.enabled ? 'yes' : html`<span class="status status-cancelled">disabled</span>`}</td>
-                  <td>
-                    ${i.nextRunAt ? formatTime(i.nextRunAt) : html`<span class="muted">${i.kind === 'import' ? 'on upload' : 'not scheduled'}</span>`}
-                  </td>
-                  <td>
-                    ${i.lastJob ? html`<a href="/jobs/${i.lastJob.id}">${statusBadge(i.lastJob.status)}</a> ${formatTime(i.lastJob.endedAt ?? i.lastJob.createdAt)}` : html`<span class="muted">never ran</span>`}
-                  </td>
-                  <td>
-                    ${postButton(`/instances/${account}/${i.id}/${i.enabled ? 'disable' : 'enable'}`, i.enabled ? 'Disable' : 'Enable', i.enabled ? 'Disable this instance?' : undefined)}${
-                      i.kind !== 'import'
-                        ? html` ${postButton(`/instances/${account}/${i.id}/run`, 'Run now', 'Run this instance now?')}`
-                        : ''
-                    }
-                  </td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`
-      : html`<p class="empty">No instances in this account.</p>`
-  }
-  ${page.next ? html`<p class="pager"><a href="/instances${qs({ account, after: page.next })}">More →</a></p>` : ''}`;
+    <p><a href="/instances/${account}/new" id="new-instance">New instance</a></p>
+    ${
+      page.items.length
+        ? html`<table id="instances">
+            <thead>
+              <tr>
+                <th>Instance</th>
+                <th>Kind</th>
+                <th>Folder</th>
+                <th>Enabled</th>
+                <th>Next scheduled run</th>
+                <th>Last job</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${page.items.map(
+                (i) =>
+                  html`<tr>
+                    <td><code>${i.id}</code></td>
+                    <td>${i.kind}</td>
+                    <td>${folder(i.definition)}</td>
+                    <td>
+                      ${i.enabled ? 'yes' : html`<span class="status status-cancelled">disabled</span>`}
+                    </td>
+                    <td>
+                      ${i.nextRunAt ? formatTime(i.nextRunAt) : html`<span class="muted">${i.kind === 'import' ? 'on upload' : 'not scheduled'}</span>`}
+                    </td>
+                    <td>
+                      ${i.lastJob ? html`<a href="/jobs/${i.lastJob.id}">${statusBadge(i.lastJob.status)}</a> ${formatTime(i.lastJob.endedAt ?? i.lastJob.createdAt)}` : html`<span class="muted">never ran</span>`}
+                    </td>
+                    <td>
+                      <a href="/instances/${account}/${i.id}/edit">Edit</a>
+                      ${postButton(`/instances/${account}/${i.id}/${i.enabled ? 'disable' : 'enable'}`, i.enabled ? 'Disable' : 'Enable', i.enabled ? 'Disable this instance?' : undefined)}${
+                        i.kind === 'export'
+                          ? html` ${exportRunForm(i.id)}`
+                          : i.kind !== 'import'
+                            ? html` ${postButton(`/instances/${account}/${i.id}/run`, 'Run now', 'Run this instance now?')}`
+                            : ''
+                      }
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p class="empty">No instances in this account.</p>`
+    }
+    ${page.next ? html`<p class="pager"><a href="/instances${qs({ account, after: page.next })}">More →</a></p>` : ''}`;
   return { body };
 }

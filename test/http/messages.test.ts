@@ -34,6 +34,8 @@ describe.each(DIALECTS)('messages and sendings API (%s)', (dialect) => {
     };
     const a2 = await call('POST', '/api/v1/accounts/acme/messages/email', email);
     expect(a2.statusCode).toBe(201);
+    // The app's clock, not the system's, dates what the API creates.
+    expect(a2.json().createdAt).toBe('2026-03-01T10:00:00.000Z');
     expect(a2.json()).toMatchObject({
       idNl: 2,
       subject: 'Hello',
@@ -76,6 +78,7 @@ describe.each(DIALECTS)('messages and sendings API (%s)', (dialect) => {
       listId: 1,
       groupId: s.groupId,
       status: 'queued',
+      createdAt: '2026-03-01T10:00:00.000Z',
     });
     const toPeople = await call('POST', '/api/v1/accounts/acme/sendings', {
       idNl: s.idNl,

@@ -56,6 +56,8 @@ export async function startAdmin(
     bodyLimitBytes: 1024 * 1024,
     registry: new Registry(),
     db: store.db,
+    maxParameters: store.dialect.maxParameters,
+    clock,
   });
   const deps = { store, dataDir, spaces, queue: opts.queue === false ? undefined : queue, clock };
   await app.register(adminApiRoutes, deps);

@@ -9,7 +9,7 @@
   if (!s) return;
   setInterval(function () {
     var a = document.activeElement;
-    if (a && (a.tagName === 'INPUT' || a.tagName === 'SELECT')) return;
+    if (a && (a.tagName === 'INPUT' || a.tagName === 'SELECT' || a.tagName === 'TEXTAREA')) return;
     location.reload();
   }, s * 1000);
 })();
