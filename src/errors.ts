@@ -263,6 +263,10 @@ export const ERROR_CODES = {
       'The worker running the job stopped answering; another worker took the job over from its checkpoint.',
   },
   DS_JOB_NO_HANDLER: { status: 500, meaning: 'No worker in this deployment runs jobs of this kind.' },
+  DS_JOB_INPUT_GONE: {
+    status: 410,
+    meaning: 'The input file of the job is no longer stored (removed from done/ or failed/), so it cannot run again.',
+  },
   DS_SCHEDULE_INVALID: {
     status: 400,
     meaning: 'A schedule has a cron expression or time zone that cannot be read.',
@@ -376,7 +380,17 @@ export const ERROR_CODES = {
   DS_FTPZIP_UNSUPPORTED: {
     status: 400,
     meaning:
-      'The archive asks for something this server does not do (e.g. transactional sends, `SEND` of a message of another channel).',
+      'The archive asks for something this server does not do (e.g. `SEND` of a message of another channel).',
+  },
+  DS_FTPZIP_TRANSACTIONAL_REFUSED: {
+    status: 400,
+    meaning:
+      'A transactional archive (`SendType=transactional`) asks for attachments or a `ScheduleDateTime`: transactional sends are immediate and carry no attachments.',
+  },
+  DS_EMAIL_UNSUBSCRIBED: {
+    status: 409,
+    meaning:
+      'The address is not subscribed on the email channel of the list (it unsubscribed or bounced); it is not mailed (counted as skipped).',
   },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

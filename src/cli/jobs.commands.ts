@@ -1,7 +1,10 @@
 /** jobs list | show | retry | cancel: every job's record (INTERFACES.md "Jobs"). */
+import path from 'node:path';
 import type { Command } from 'commander';
+import type { Config } from '../config/index.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { findJob, listJobs, JOB_STATUSES, type JobStatus } from '../store/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import { findJob, listJobs, JOB_STATUSES, type JobStatus, type Store } from '../store/index.js';
 import { systemClock } from '../clock.js';
 import { withStore, type GlobalOptions } from './context.js';
 import { intArg, printJson, printList } from './output.js';
@@ -69,34 +72,63 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
         printJson(j);
       }),
     );
-  const queueActions = [
-    ['retry', 'run a failed or cancelled job again, as a new job with the same input', 'retryJob'],
-    ['cancel', 'cancel a queued or running job (a running one stops at its next heartbeat)', 'cancelJob'],
-  ] as const;
-  for (const [name, description, fn] of queueActions) {
+  const queueAction = (
+    name: 'retry' | 'cancel',
+    description: string,
+    act: (
+      m: Awaited<ReturnType<typeof jobsModule>>,
+      store: Store,
+      config: Config,
+      queue: JobQueue,
+      id: string,
+      json: boolean,
+    ) => Promise<void>,
+  ) =>
     jobs
       .command(`${name} <jobId>`)
       .description(description)
       .option('--json', 'JSON output')
       .action(async (id: string, o: { json?: boolean }) =>
         withStore(globals(), async (store, config) => {
-          const jobsModule_ = await jobsModule();
+          const m = await jobsModule();
           // A short-lived queue handle: the running server's workers pick the change up.
-          const queue = jobsModule_.openJobQueue(store, {
+          const queue = m.openJobQueue(store, {
             databaseUrl: config.database,
             supervise: false,
             clock: systemClock,
           });
           await queue.start();
           try {
-            const j = await jobsModule_[fn](store.db, queue, id);
-            if (o.json) printJson(j);
-            else
-              console.log(name === 'retry' ? `queued job ${j.id} (retry of ${id})` : `job ${id} cancelled`);
+            await act(m, store, config, queue, id, o.json === true);
           } finally {
             await queue.stop();
           }
         }),
       );
-  }
+  queueAction(
+    'retry',
+    'run a failed or cancelled job again, as a new job with the same input (a file import takes its file back from done/ or failed/)',
+    async (m, store, config, queue, id, json) => {
+      const { HostedSpaces } = await import('../spaces/index.js');
+      const r = await m.retryJobWithReport(store.db, queue, id, systemClock.now(), {
+        files: { dataDir: config.dataDir, spaces: new HostedSpaces(path.join(config.dataDir, 'spaces')) },
+      });
+      if (json) return printJson({ ...r.job, retryOf: r.retryOf, inputCopiedFrom: r.input?.from ?? null });
+      console.log(`queued job ${r.job.id} (retry of ${id})`);
+      if (r.input)
+        console.log(
+          `input ${r.job.inputName ?? path.basename(r.input.to)} copied from ${r.input.from} into the work area; ` +
+            `the results of the new run will be in done/ or failed/ as ${r.job.id}_${path.basename(r.input.to)}`,
+        );
+    },
+  );
+  queueAction(
+    'cancel',
+    'cancel a queued or running job (a running one stops at its next heartbeat)',
+    async (m, store, _config, queue, id, json) => {
+      const j = await m.cancelJob(store.db, queue, id);
+      if (json) printJson(j);
+      else console.log(`job ${id} cancelled`);
+    },
+  );
 }

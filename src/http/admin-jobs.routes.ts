@@ -267,7 +267,9 @@ export async function adminJobsRoutes(fastify: FastifyInstance, opts: AdminJobsR
           );
         const out =
           action === 'retry'
-            ? await retryJob(db, opts.queue, j.id, clock.now())
+            ? await retryJob(db, opts.queue, j.id, clock.now(), {
+                files: { dataDir: opts.dataDir, spaces: opts.spaces },
+              })
             : await cancelJob(db, opts.queue, j.id, clock.now());
         await audit(
           db,

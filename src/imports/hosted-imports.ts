@@ -120,7 +120,10 @@ export async function runHostedImportJob(
   if (hasRejected) moveFile(rejectedWork, path.join(destDisk, `${base}.rejected.csv`));
   writeFileAtomic(path.join(destDisk, `${base}.result.json`), JSON.stringify(result, null, 2) + '\n');
   if (fs.existsSync(workFile)) moveFile(workFile, path.join(destDisk, base));
-  fs.rmSync(path.dirname(workFile), { recursive: true, force: true });
+  // Remove the job's own work folder (`work/imports/<account>/<jobId>/`) — and nothing else, whatever a
+  // damaged or hand-edited job record says its input path is.
+  if (path.basename(path.dirname(workFile)) === ref.jobId)
+    fs.rmSync(path.dirname(workFile), { recursive: true, force: true });
   await updateJob(store.db, ref.jobId, {
     input_path: resultFiles.input,
     result_json: JSON.stringify(result),

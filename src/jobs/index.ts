@@ -6,7 +6,7 @@
  * - `job-workers.ts`: per-kind concurrency, heartbeats, retryable vs unrecoverable, graceful drain;
  * - `schedule.ts` + `scheduler.ts`: cron with IANA zones (croner), exactly-once slots, catch-up policy;
  * - `notifications.ts`: email (nodemailer) and signed webhooks with a delivery log;
- * - `jobs-runtime.ts`: what `datasync serve` starts and stops.
+ * - `jobs-runtime.ts`: what `datasync serve` starts and stops; `job-retry.ts`: `jobs retry` (input files back).
  */
 export * from './job-queue.js';
 export { TableJobQueue } from './table-queue.js';
@@ -56,7 +56,13 @@ export {
   startJobs,
   scheduledInstancesFromStore,
   cancelJob,
-  retryJob,
   type JobsRuntime,
   type StartJobsOptions,
 } from './jobs-runtime.js';
+export {
+  retryJob,
+  retryJobWithReport,
+  type RetryFiles,
+  type RetryOptions,
+  type RetryReport,
+} from './job-retry.js';

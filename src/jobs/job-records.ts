@@ -36,6 +36,8 @@ export interface JobMessage {
 export const queueOf = (kind: InstanceKind): string => `datasync.${kind}`;
 
 export interface EnqueueInput {
+  /** The job id; default a new one (a retry picks it first, to name the work folder of its input). */
+  id?: string;
   accountId: string;
   instanceId?: string | null;
   kind: InstanceKind;

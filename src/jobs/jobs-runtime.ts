@@ -1,7 +1,7 @@
 /**
  * What `datasync serve` (roles `worker`, `scheduler`) and `datasync worker` start: the queue, the workers and
  * the scheduler over one store, stopped in reverse order (scheduler, workers with drain, queue). The store is
- * closed by the caller, last. Also `cancelJob` / `retryJob` for the CLI and the API.
+ * closed by the caller, last. Also `cancelJob` for the CLI and the API (`retryJob` is in job-retry.ts).
  */
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
@@ -16,7 +16,6 @@ import {
   type Store,
 } from '../store/index.js';
 import type { JobQueue } from './job-queue.js';
-import { enqueueJob } from './job-records.js';
 import { JobWorkers, type JobHandler } from './job-workers.js';
 import { openJobQueue } from './open-queue.js';
 import { scheduleSchema } from './schedule.js';
@@ -33,6 +32,12 @@ export interface StartJobsOptions {
   importConcurrency?: number;
   /** Drain timeout at stop, seconds. Default 30 (config `jobs.shutdownTimeoutSeconds`). */
   shutdownTimeoutSeconds?: number;
+  /** pg-boss schema on PostgreSQL. Default `pgboss`. */
+  pgBossSchema?: string;
+  /** Workers' idle wait between empty fetches, ms. Default 1000. */
+  pollIntervalMs?: number;
+  /** Seconds between scheduler ticks. Default 15 (tests with a fast clock tick more often). */
+  schedulerTickSeconds?: number;
   clock?: Clock;
   log?: Logger;
 }
@@ -68,7 +73,7 @@ export async function scheduledInstancesFromStore(
 
 export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
   const clock = o.clock ?? systemClock;
-  const queue = openJobQueue(o.store, { databaseUrl: o.databaseUrl, clock });
+  const queue = openJobQueue(o.store, { databaseUrl: o.databaseUrl, pgBossSchema: o.pgBossSchema, clock });
   await queue.start();
   let workers: JobWorkers | undefined;
   let scheduler: Scheduler | undefined;
@@ -78,6 +83,7 @@ export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
       queue,
       handlers: o.handlers,
       concurrency: { import: o.importConcurrency ?? 2 },
+      pollIntervalMs: o.pollIntervalMs,
       clock,
       log: o.log,
     });
@@ -89,6 +95,7 @@ export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
       queue,
       clock,
       log: o.log,
+      tickSeconds: o.schedulerTickSeconds,
       instances: () => scheduledInstancesFromStore(o.store.db, o.log),
       onFired: () => workers?.wake(),
     });
@@ -136,30 +143,4 @@ export async function cancelJob(
   await updateJob(db, jobId, { status: 'cancelled', ended_at: at.toISOString() });
   // The queue message is found by the workers: a cancelled record is completed without running.
   return (await findJob(db, jobId))!;
-}
-
-/** Runs a failed or cancelled job again as a new job with the same input (the old record stays as history). */
-export async function retryJob(
-  db: Kysely<Database>,
-  queue: JobQueue,
-  jobId: string,
-  at = new Date(),
-): Promise<JobRecord> {
-  const job = await jobIn(db, jobId, ['failed', 'cancelled'], 'retried');
-  return enqueueJob(
-    db,
-    queue,
-    {
-      accountId: job.accountId,
-      instanceId: job.instanceId,
-      kind: job.kind,
-      trigger: 'cli',
-      inputName: job.inputName,
-      inputPath: job.inputPath,
-      inputSha256: job.inputSha256,
-      inputSize: job.inputSize,
-    },
-    {},
-    at,
-  );
 }

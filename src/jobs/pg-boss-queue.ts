@@ -82,11 +82,18 @@ export class PgBossJobQueue implements JobQueue {
   start(): Promise<void> {
     return (this.started ??= (async () => {
       await this.boss.start();
-      await this.sql(
-        `CREATE TABLE IF NOT EXISTS ${this.schema}.datasync_group_lock (
-           queue text NOT NULL, group_key text NOT NULL, job_id uuid NOT NULL,
-           lease_until timestamptz NOT NULL, PRIMARY KEY (queue, group_key))`,
-      );
+      try {
+        await this.sql(
+          `CREATE TABLE IF NOT EXISTS ${this.schema}.datasync_group_lock (
+             queue text NOT NULL, group_key text NOT NULL, job_id uuid NOT NULL,
+             lease_until timestamptz NOT NULL, PRIMARY KEY (queue, group_key))`,
+        );
+      } catch (e) {
+        // Nodes starting together: IF NOT EXISTS is not race-free in PostgreSQL; the loser of the race gets
+        // a unique violation on the catalog (23505) or "already exists" (42P07), and the table is there.
+        const code = (e as { code?: string }).code;
+        if (code !== '23505' && code !== '42P07') throw e;
+      }
     })());
   }
 
@@ -104,12 +111,14 @@ export class PgBossJobQueue implements JobQueue {
   async createQueue(queue: string): Promise<void> {
     if (this.queues.has(queue)) return;
     await this.start();
-    if (!(await this.boss.getQueue(queue))) {
+    // Nodes starting together race to create the queue: the loser gets a duplicate key or, inside pg-boss's
+    // partition creation, a deadlock; once the winner commits the queue is there. A few tries settle it.
+    for (let attempt = 1; !(await this.boss.getQueue(queue)); attempt++) {
       try {
         await this.boss.createQueue(queue, { name: queue, policy: 'standard' });
       } catch (e) {
-        // Another node created it at the same moment.
-        if (!(await this.boss.getQueue(queue))) throw e;
+        if (attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 200));
       }
     }
     this.queues.add(queue);

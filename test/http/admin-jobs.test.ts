@@ -126,12 +126,17 @@ describe.each(DIALECTS)('admin API jobs (%s)', (dialect) => {
 
   it('retries failed jobs and cancels queued ones through the queue, and audits both', async () => {
     const failed = await job('acme', 'failed', 1, { instanceId: 'imp', inputPath: '/import/a.csv' });
+    // A retried file import takes its input back from the space (here /import/a.csv) into the work area.
+    fs.mkdirSync(h.spaces.resolve('acme', '/import'), { recursive: true });
+    fs.writeFileSync(h.spaces.resolve('acme', '/import/a.csv'), 'email\na@example.com\n');
     const queued = await job('acme', 'queued', 2);
     expect((await h.req('POST', `/api/v1/jobs/${queued}/retry`)).json().error.code).toBe('DS_JOB_STATE');
     const retried = await h.req('POST', `/api/v1/jobs/${failed}/retry`, { token: h.acmeToken });
     expect(retried.statusCode).toBe(200);
     expect(retried.json()).toMatchObject({ status: 'queued', instanceId: 'imp', inputName: 'f1.csv' });
     expect(retried.json().id).not.toBe(failed);
+    const copied = path.join(h.dataDir, 'work', 'imports', 'acme', retried.json().id, 'f1.csv');
+    expect(fs.readFileSync(copied, 'utf8')).toBe('email\na@example.com\n');
     const cancelled = await h.req('POST', `/api/v1/jobs/${queued}/cancel`);
     expect(cancelled.json()).toMatchObject({ id: queued, status: 'cancelled' });
     expect((await h.req('POST', `/api/v1/jobs/${queued}/cancel`)).statusCode).toBe(409);
