@@ -108,6 +108,9 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
   // Email (FTPZIP campaigns): one pooled SMTP transport per worker, tracked links signed with the data dir's key.
   const transport = isWorker ? createEmailTransport(config.smtp) : undefined;
   if (transport) stops.push(() => transport.close());
+  // FTPZIP jobs mail their record to the archive's NotifyEmail when they end (reference §5.8).
+  const ftpzipNotifier = isWorker ? new Notifier({ db: store.db, smtp: config.smtp, clock }) : undefined;
+  if (ftpzipNotifier) stops.push(() => ftpzipNotifier.close());
   const ftpzipDeps = () => ({
     store,
     spaces,
@@ -115,6 +118,7 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     logger: log,
     transport: transport!,
     links: createTrackingLinks(publicUrlOf(config), loadTrackingKey(config.dataDir)),
+    notifier: ftpzipNotifier,
   });
   const ftpzipOptions = {
     limits: {

@@ -23,9 +23,10 @@ export {
   type EmailTransport,
   type SmtpSettings,
 } from './email-transport.js';
+export { sendCampaign, type SendCampaignInput, type SendCampaignResult } from './send-campaign.js';
 export {
-  sendCampaign,
-  type SendCampaignInput,
-  type SendCampaignResult,
-  type SendRate,
-} from './send-campaign.js';
+  sendTransactional,
+  type SendTransactionalInput,
+  type SendTransactionalResult,
+} from './send-transactional.js';
+export { type SendRate, type Delivery } from './deliver.js';

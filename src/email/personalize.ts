@@ -6,7 +6,8 @@
  *   `[12]` — the value of field id 12, `[email]` / `[mobile]` — the recipient's keys;
  *   transactional sends also know the extra columns of `Recipients.csv` by their header name;
  * - a name is letters, digits, `_`, `-` and `.` (1–64 characters); anything else in brackets is left as is,
- *   so `[ ]`, `[x y]` or `[1,2]` in ordinary text survive;
+ *   so `[ ]`, `[x y]` or `[1,2]` in ordinary text survive; a field name with spaces ("First name") is written
+ *   with `_` for the spaces or without them (`[First_name]`, `[Firstname]`);
  * - a field with no value, or a name the account does not have, becomes the empty string;
  * - `[[` writes a literal `[` (so `[[name]` shows `[name]`);
  * - the reserved names `unsubscribe` and `unsubscribe_url` are the recipient's unsubscribe link (render-message.ts).
@@ -53,7 +54,15 @@ export function recipientValues(
   extra: Record<string, string> = {},
 ): Map<string, string> {
   const m = new Map<string, string>();
-  for (const [id, name] of fieldNames) m.set(name.toLowerCase(), r.fields[id] ?? '');
+  for (const [id, name] of fieldNames) {
+    const key = name.toLowerCase();
+    m.set(key, r.fields[id] ?? '');
+    // A name with spaces ("First name") cannot be a placeholder as is: `[First_name]` and `[Firstname]` work.
+    if (/\s/.test(key)) {
+      m.set(key.replace(/\s+/g, '_'), r.fields[id] ?? '');
+      m.set(key.replace(/\s+/g, ''), r.fields[id] ?? '');
+    }
+  }
   for (const [id, v] of Object.entries(r.fields)) m.set(String(id), v);
   // Extra columns (transactional) and keys win over a field that happens to carry the same name.
   for (const [k, v] of Object.entries(extra)) m.set(k.toLowerCase(), v);

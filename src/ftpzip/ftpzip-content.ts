@@ -100,12 +100,18 @@ export interface RecipientRow {
   cells: string[];
   email: string;
   fields: Record<number, string>;
+  /** Transactional only: columns that are not field ids, by their header name (placeholders `[name]`). */
+  extra: Record<string, string>;
 }
 
-/** Parse Recipients.csv: header row of field ids, then one recipient per row. */
+/**
+ * Parse Recipients.csv: header row of field ids, then one recipient per row. With `extraColumns`
+ * (transactional sends, reference §5.6) a header may also be any other name, e.g. `FieldUndefinedInMailupAccount1`.
+ */
 export function parseRecipientsCsv(
   content: Buffer,
   separator: string,
+  opts: { extraColumns?: boolean } = {},
 ): { columns: string[]; rows: RecipientRow[] } {
   let records: string[][];
   try {
@@ -132,13 +138,19 @@ export function parseRecipientsCsv(
       'Recipients.csv: the header row has no email column (111); columns are field ids (111 email, 1..39 fields)',
     );
   const fieldCols: Array<[number, number]> = [];
+  const extraCols: Array<[number, string]> = [];
   columns.forEach((c, i) => {
     if (i === emailCol) return;
     const id = /^[0-9]{1,2}$/.test(c) ? Number(c) : NaN;
+    if (opts.extraColumns && !(id >= 1 && id <= 39) && /^[A-Za-z0-9_.-]{1,64}$/.test(c)) {
+      extraCols.push([i, c]);
+      return;
+    }
     if (!(id >= 1 && id <= 39))
       throw new FtpZipError(
         'DS_FTPZIP_RECIPIENTS_INVALID',
-        `Recipients.csv: header column ${i + 1} "${c}" is not a field id (111 email, 1..39 fields)`,
+        `Recipients.csv: header column ${i + 1} "${c}" is not a field id (111 email, 1..39 fields)` +
+          (opts.extraColumns ? ' nor a column name (letters, digits, _ - .)' : ''),
       );
     fieldCols.push([i, id]);
   });
@@ -147,6 +159,7 @@ export function parseRecipientsCsv(
     cells,
     email: (cells[emailCol] ?? '').trim(),
     fields: Object.fromEntries(fieldCols.map(([col, id]) => [id, (cells[col] ?? '').trim()])),
+    extra: Object.fromEntries(extraCols.map(([col, name]) => [name, (cells[col] ?? '').trim()])),
   }));
   return { columns, rows };
 }

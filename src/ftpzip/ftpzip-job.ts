@@ -5,7 +5,9 @@
  * - `full`: the same, import Recipients.csv into `ListId` and a per-job group, then send to the group's
  *   subscribed recipients now or at `ScheduleDateTime` (time zone `ScheduleTimeZone`, default 38 = Europe/Rome);
  * - `send`: send the existing message `ContentOverride/MessageId` (a copy when `CloneMessage`) the same way.
- * Transactional sends (`SendType=transactional`) are refused with DS_FTPZIP_UNSUPPORTED for now.
+ * Transactional sends (`SendType=transactional`, full or send): the rows of Recipients.csv are mailed at once
+ * with their own values, nothing of them imported (ftpzip-transactional.ts).
+ * Every job that ends mails its record to `NotifyEmail` (ftpzip-notify.ts).
  *
  * Every run leaves a job record (kind `ftpzip`) and the archive with a result.json in `/import_zip/done/` or
  * `/import_zip/failed/`. A scheduled send ends the intake with the job `queued` (`run_after` = send time) and
@@ -14,7 +16,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Clock } from '../clock.js';
-import { sendCampaign, type EmailTransport, type RenderOptions, type SendRate } from '../email/index.js';
+import {
+  sendCampaign,
+  sendTransactional,
+  type EmailTransport,
+  type RenderOptions,
+  type SendRate,
+} from '../email/index.js';
 import { DatasyncError, publicError } from '../errors.js';
 import type { TrackingLinks } from '../http/index.js';
 import type { Logger } from '../logger.js';
@@ -37,6 +45,8 @@ import {
 import { updateEmailSending } from '../store/email-sendings.repository.js';
 import { buildAttachments, buildHtml, parseRecipientsCsv, requireEntry } from './ftpzip-content.js';
 import { placeArchive, takeArchive, type ArchiveLocation } from './ftpzip-files.js';
+import { notifyJobEnd, type FtpZipNotifier } from './ftpzip-notify.js';
+import { checkTransactional, prepareTransactional } from './ftpzip-transactional.js';
 import { parseSettingsXml, type FtpZipSettings } from './settings-xml.js';
 import { scheduleToUtc } from './schedule-time.js';
 import { DEFAULT_ZIP_LIMITS, FtpZipError, readZipSafely, type ZipLimits } from './zip-reader.js';
@@ -58,13 +68,21 @@ export interface FtpZipDeps {
   logger: Logger;
   transport: EmailTransport;
   links: TrackingLinks;
+  /** Mails the job record to NotifyEmail when the job ends; none = no notifications. */
+  notifier?: FtpZipNotifier;
   options?: FtpZipOptions;
 }
 
 export interface FtpZipCounters {
   rows: number;
+  /** Massive: rows imported into the list. Transactional: 0 (nothing is imported). */
   imported: number;
+  /** Rows refused (bad address, bad values). */
   rejected: number;
+  /** Transactional: rows dropped as repeats of an earlier address (`KeepDuplicates=false`). */
+  duplicates: number;
+  /** Transactional: rows whose address is unsubscribed from the list, not mailed. */
+  skipped: number;
   sent: number;
   bounced: number;
 }
@@ -93,6 +111,8 @@ interface FtpZipPlan {
   sendingId: number;
   render: RenderOptions;
   summary: FtpZipSummary;
+  /** Where the end-of-job notification goes (NotifyEmail). */
+  notify?: string[];
 }
 
 const MAX_ATTACHMENTS = 3 * 1024 * 1024;
@@ -142,12 +162,13 @@ export async function runFtpZip(
     idInvio: null,
     send: null,
     sendAt: null,
-    counters: { rows: 0, imported: 0, rejected: 0, sent: 0, bounced: 0 },
+    counters: { rows: 0, imported: 0, rejected: 0, duplicates: 0, skipped: 0, sent: 0, bounced: 0 },
     rejected: [],
     inputPath: null,
     resultPath: null,
   };
   let procPath: string | null = null;
+  let notify: string[] = [];
   try {
     procPath = await takeArchive(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath)).catch(
       (e: unknown) => {
@@ -165,16 +186,14 @@ export async function runFtpZip(
     const files = await readZipSafely(procPath, opts.limits ?? DEFAULT_ZIP_LIMITS);
     const s = parseSettingsXml(requireEntry(files, 'Settings.xml', 'every archive').content);
     summary.action = s.action;
+    notify = s.notifyEmail ? [s.notifyEmail] : [];
     if (!(await findList(db, accountId, s.listId)))
       throw new FtpZipError(
         'DS_FTPZIP_LIST_UNKNOWN',
         `List ${s.listId}, defined in XML file, does not exist`,
       );
-    if (s.sendType === 'transactional')
-      throw new FtpZipError(
-        'DS_FTPZIP_UNSUPPORTED',
-        'transactional sends (SendType=transactional) are not supported yet',
-      );
+    const transactional = s.sendType === 'transactional';
+    if (transactional) checkTransactional(s, files);
 
     // The message: created from the archive (full, save) or an existing one (send), cloned on request.
     let messageNumber: number;
@@ -230,7 +249,43 @@ export async function runFtpZip(
       messageNumber = m.number;
     }
     summary.idNl = messageNumber;
-    if (s.action === 'save') return await finishIntake(deps, loc, procPath, summary, 'succeeded');
+    if (s.action === 'save') {
+      const saved = await finishIntake(deps, loc, procPath, summary, 'succeeded');
+      await notifyJobEnd(deps, loc.jobId, notify, summary.rejected);
+      return saved;
+    }
+    const render: RenderOptions = { dynamicFields: s.dynamicFields, tracking: s.tracking };
+
+    if (transactional) {
+      const t = await prepareTransactional(store, accountId, s, files, messageNumber, clock.now());
+      Object.assign(summary.counters, { rows: t.rows, duplicates: t.duplicates, skipped: t.skipped });
+      summary.counters.rejected = t.rejected.length - t.skipped;
+      summary.rejected = t.rejected;
+      summary.idInvio = t.sendingNumber;
+      const placed = await finishIntake(deps, loc, procPath, summary, 'running');
+      procPath = null;
+      try {
+        const r = await sendTransactional({
+          store,
+          sendingId: t.sendingId,
+          deliveries: t.deliveries,
+          transport: deps.transport,
+          links: deps.links,
+          rate: opts.rate,
+          render,
+          clock,
+          logger: deps.logger,
+        });
+        placed.counters.sent += r.sent;
+        placed.counters.bounced += r.bounced;
+        placed.send = 'sent';
+        placed.status = placed.rejected.length || r.bounced ? 'partial' : 'succeeded';
+      } catch (e) {
+        placed.error = publicError(e);
+        placed.status = 'failed';
+      }
+      return await finishSend(deps, loc, placed, notify);
+    }
 
     // Recipients: imported into the list (default subscription rules) and gathered in the job's group.
     const csv = parseRecipientsCsv(
@@ -281,17 +336,16 @@ export async function runFtpZip(
     );
     await updateEmailSending(db, sending.id, { counters: { jobId: loc.jobId } });
     summary.idInvio = sending.number;
-    const render: RenderOptions = { dynamicFields: s.dynamicFields, tracking: s.tracking };
     if (future) {
       summary.send = 'scheduled';
       summary.sendAt = future.toISOString();
-      const plan: FtpZipPlan = { v: 1, loc, sendingId: sending.id, render, summary };
+      const plan: FtpZipPlan = { v: 1, loc, sendingId: sending.id, render, summary, notify };
       await updateJob(db, loc.jobId, { checkpoint_json: JSON.stringify(plan), run_after: summary.sendAt });
       return await finishIntake(deps, loc, procPath, summary, 'queued');
     }
     const placed = await finishIntake(deps, loc, procPath, summary, 'running');
     procPath = null;
-    return await sendPlan(deps, { v: 1, loc, sendingId: sending.id, render, summary: placed });
+    return await sendPlan(deps, { v: 1, loc, sendingId: sending.id, render, summary: placed, notify });
   } catch (e) {
     if (!(e instanceof DatasyncError)) deps.logger.error({ err: e, jobId: loc.jobId }, 'ftpzip job failed');
     summary.error = publicError(e);
@@ -309,6 +363,7 @@ export async function runFtpZip(
       input_path: files.inputPath,
       ended_at: ended,
     });
+    await notifyJobEnd(deps, loc.jobId, notify, summary.rejected);
     return summary;
   }
 }
@@ -391,23 +446,35 @@ async function sendPlan(deps: FtpZipDeps, plan: FtpZipPlan): Promise<FtpZipSumma
     summary.error = publicError(e);
     summary.status = 'failed';
   }
+  return finishSend(deps, plan.loc, summary, plan.notify ?? []);
+}
+
+/** After a send (massive or transactional): result.json rewritten, the job closed, NotifyEmail told. */
+async function finishSend(
+  deps: FtpZipDeps,
+  loc: ArchiveLocation,
+  summary: FtpZipSummary,
+  notify: string[],
+): Promise<FtpZipSummary> {
+  const db = deps.store.db;
   const ended = deps.clock.now().toISOString();
   // Rewrite result.json with the send's outcome (the archive is already in done/).
-  const job = await findJob(db, plan.loc.jobId);
+  const job = await findJob(db, loc.jobId);
   const files = await placeArchive(
     deps.spaces,
-    plan.loc,
+    loc,
     null,
     'done',
     resultOf(summary, new Date(job?.startedAt ?? ended), ended),
   );
   summary.resultPath = files.resultPath;
-  await updateJob(db, plan.loc.jobId, {
+  await updateJob(db, loc.jobId, {
     status: summary.status,
     error_code: summary.error?.code ?? null,
     error_message: summary.error?.message ?? null,
     counters_json: JSON.stringify(summary.counters),
     ended_at: ended,
   });
+  await notifyJobEnd(deps, loc.jobId, notify, summary.rejected);
   return summary;
 }

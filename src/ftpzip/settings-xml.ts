@@ -61,12 +61,15 @@ const advancedSchema = z.object({
     'must be massive or transactional',
   ),
   Transactional: z
-    .object({
-      Username: optText,
-      Password: optText,
-      AggregationCode: optText,
-      KeepDuplicates: bool(false),
-    })
+    .preprocess(
+      emptyToObject,
+      z.object({
+        Username: optText,
+        Password: optText,
+        AggregationCode: optText,
+        KeepDuplicates: bool(false),
+      }),
+    )
     .optional(),
 });
 
@@ -123,6 +126,11 @@ export interface FtpZipSettings {
   tracking: { enabled: boolean; http: boolean; https: boolean; queryParams: string };
   messageId: number | null;
   cloneMessage: boolean;
+  /**
+   * `AdvancedSettings/Transactional`. `Username` / `Password` (SMTP+ credentials of the platform) are not kept:
+   * datasync sends through its configured relay (docs/ftpzip.md "Transactional sends").
+   */
+  transactional: { aggregationCode: string | null; keepDuplicates: boolean };
 }
 
 const fail = (
@@ -191,6 +199,10 @@ export function parseSettingsXml(content: Buffer): FtpZipSettings {
     },
     messageId: a.ContentOverride.MessageId,
     cloneMessage: a.ContentOverride.CloneMessage,
+    transactional: {
+      aggregationCode: a.Transactional?.AggregationCode ?? null,
+      keepDuplicates: a.Transactional?.KeepDuplicates ?? false,
+    },
   };
   // Elements a mode needs (reference §5.5 "Req."): an empty one counts as missing.
   if ((s.action === 'full' || s.action === 'save') && !s.subject)

@@ -40,7 +40,7 @@ describe.each(DIALECTS)('sendCampaign (%s)', (dialect) => {
     tempFailures.clear();
     sink = await startSmtpSink({
       rcptReply: (a) => {
-        if (a === 'gone@example.com') return { code: 550, message: 'No such user' };
+        if (a === 'gone@example.com') return { code: 550, message: '5.1.1 No such user' };
         const left = tempFailures.get(a) ?? 0;
         if (left > 0) {
           tempFailures.set(a, left - 1);
@@ -153,6 +153,7 @@ describe.each(DIALECTS)('sendCampaign (%s)', (dialect) => {
       optoutType: '2',
     });
     const gone = await upsertRecipient(db, { accountId: s.accountId, email: 'gone@example.com', listId: 1 });
+    await upsertRecipient(db, { accountId: s.accountId, email: 'gone@example.com', listId: 2 });
     const slow = await upsertRecipient(db, { accountId: s.accountId, email: 'slow@example.com', listId: 1 });
     await upsertRecipient(db, { accountId: s.accountId, email: 'other@example.com', listId: 2 });
     tempFailures.set('slow@example.com', 1);
@@ -173,6 +174,31 @@ describe.each(DIALECTS)('sendCampaign (%s)', (dialect) => {
     const bounces = await eventsOf(h, gone.recipient.id, 'bounce');
     expect(bounces).toHaveLength(1);
     expect(bounces[0]).toMatchObject({ code: '550', detail: 'hard', sending_id: sending.id });
+    // The hard bounce went through the status rules of bounces received over HTTP: unsubscribed from every
+    // list of the account on the email channel, type 83 (5.1.1 = mailbox gone), with its unsubscribe events.
+    const subs = await db
+      .selectFrom('subscriptions')
+      .select(['list_id', 'status', 'optout_type', 'optout_message_id'])
+      .where('recipient_id', '=', gone.recipient.id)
+      .where('channel', '=', 'email')
+      .orderBy('list_id')
+      .execute();
+    expect(subs).toEqual([
+      { list_id: 1, status: 'unsubscribed', optout_type: '83', optout_message_id: sending.messageId },
+      { list_id: 2, status: 'unsubscribed', optout_type: '83', optout_message_id: sending.messageId },
+    ]);
+    const unsubs = await eventsOf(h, gone.recipient.id, 'unsubscribe');
+    expect(unsubs.map((e) => [e.list_id, e.code, e.sending_id])).toEqual([
+      [1, '83', sending.id],
+      [2, '83', sending.id],
+    ]);
+    // The others stay subscribed.
+    const slowSub = await db
+      .selectFrom('subscriptions')
+      .select('status')
+      .where('recipient_id', '=', slow.recipient.id)
+      .executeTakeFirstOrThrow();
+    expect(slowSub.status).toBe('subscribed');
     expect(await eventsOf(h, slow.recipient.id, 'sent')).toHaveLength(1);
 
     // A second run of the same sending is refused: it is sent.

@@ -9,6 +9,7 @@ import path from 'node:path';
 import yazl from 'yazl';
 import { createEmailTransport, type EmailTransport } from '../../src/email/index.js';
 import { runFtpZip, type FtpZipOptions, type FtpZipSummary } from '../../src/ftpzip/index.js';
+import { Notifier } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
 import { HostedSpaces } from '../../src/spaces/index.js';
 import type { DialectName } from '../helpers/store.js';
@@ -21,6 +22,8 @@ export interface FtpZipRig {
   sink: SmtpSink;
   transport: EmailTransport;
   spaces: HostedSpaces;
+  /** The jobs' Notifier mailing to the same sink (only with `startRig(dialect, { notify: true })`). */
+  notifier?: Notifier;
   /** Temp folder holding the spaces root; nothing may appear in it besides `spaces/`. */
   top: string;
   /** Upload `zip` as `/import_zip/<name>` and run the job. */
@@ -28,10 +31,20 @@ export interface FtpZipRig {
   close(): Promise<void>;
 }
 
-export async function startRig(dialect: DialectName): Promise<FtpZipRig> {
+export async function startRig(
+  dialect: DialectName,
+  o: { notify?: boolean; rcptReply?: NonNullable<Parameters<typeof startSmtpSink>[0]>['rcptReply'] } = {},
+): Promise<FtpZipRig> {
   const h = await startHarness(dialect);
   const seed = await seedAccount(h);
-  const sink = await startSmtpSink();
+  const sink = await startSmtpSink({ rcptReply: o.rcptReply });
+  const notifier = o.notify
+    ? new Notifier({
+        db: h.store.db,
+        smtp: { host: '127.0.0.1', port: sink.port, secure: false, from: 'datasync@example.com' },
+        clock: h.clock,
+      })
+    : undefined;
   const transport = createEmailTransport({ host: '127.0.0.1', port: sink.port, secure: false });
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-ftpzip-'));
   const spaces = new HostedSpaces(path.join(top, 'spaces'));
@@ -43,6 +56,7 @@ export async function startRig(dialect: DialectName): Promise<FtpZipRig> {
     sink,
     transport,
     spaces,
+    notifier,
     top,
     async run(zip, name = 'campaign.zip', options = {}) {
       const disk = await spaces.resolveOnDisk(seed.accountId, `/import_zip/${name}`);
@@ -56,10 +70,12 @@ export async function startRig(dialect: DialectName): Promise<FtpZipRig> {
         logger,
         transport,
         links: h.links,
+        notifier,
         options: { rate: { retryDelayMs: 0 }, ...options },
       });
     },
     async close() {
+      notifier?.close();
       transport.close();
       await sink.close();
       await h.close();

@@ -1,0 +1,159 @@
+/**
+ * The whole path as a customer uses it: `datasync serve` (first start, demo account) with its SMTP relay set to
+ * a real SMTP sink on loopback; OpenSSH's `sftp` uploads a FULL archive to /import_zip → the campaign and the
+ * NotifyEmail notice arrive in the sink; a CSV2SMS file uploaded to /sms → an SMS job runs (`log` provider).
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '../email/smtp-sink.js';
+import { cliProcess } from '../helpers/cli.js';
+import { runSftp } from '../sftp/sftp-harness.js';
+import { MARKUP, PNG, buildZip, settingsXml } from './ftpzip-harness.js';
+
+interface Served {
+  child: ChildProcess;
+  sftpPort: number;
+  stderr: () => string;
+}
+
+/** First start of `serve` on free ports; resolves when it is ready and has printed the demo password. */
+function startServe(cwd: string, env: NodeJS.ProcessEnv): Promise<Served> {
+  const child = cliProcess(['serve'], {
+    cwd,
+    env: {
+      DATASYNC_HTTP__PORT: '0',
+      DATASYNC_SFTP__PORT: '0',
+      DATASYNC_HTTP__HOST: '127.0.0.1',
+      DATASYNC_SFTP__HOST: '127.0.0.1',
+      ...env,
+    },
+  });
+  let err = '';
+  let out = '';
+  return new Promise((resolve, reject) => {
+    let sftpPort = 0;
+    const check = () => {
+      if (sftpPort && err.includes('Keep them now')) resolve({ child, sftpPort, stderr: () => err });
+    };
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      check();
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const ready = out.split('\n').find((l) => l.includes('"datasync ready"'));
+      if (ready) sftpPort = (JSON.parse(ready) as { sftpPort: number }).sftpPort;
+      check();
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited early with ${code}: ${err}`)));
+  });
+}
+
+async function waitForFile(dir: string, suffix: string): Promise<string> {
+  for (let i = 0; i < 240; i++) {
+    const f = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith(suffix)) : undefined;
+    if (f) return path.join(dir, f);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no *${suffix} in ${dir}`);
+}
+
+describe('datasync serve: FTPZIP and CSV2SMS uploads over SFTP', () => {
+  let cwd: string;
+  let sink: SmtpSink;
+  let s: Served;
+  let password: string;
+  beforeAll(async () => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-serve-ftpzip-'));
+    sink = await startSmtpSink();
+    s = await startServe(cwd, {
+      DATASYNC_SMTP__HOST: '127.0.0.1',
+      DATASYNC_SMTP__PORT: String(sink.port),
+      DATASYNC_SMTP__FROM: 'datasync@example.com',
+    });
+    password = /demo password: +(\S+)/.exec(s.stderr())![1]!;
+  });
+  afterAll(async () => {
+    if (s?.child.exitCode === null)
+      await new Promise((resolve) => {
+        s.child.on('exit', resolve);
+        s.child.kill('SIGTERM');
+      });
+    await sink?.close();
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('a FULL archive uploaded to /import_zip is sent to its recipients and NotifyEmail hears of it', async () => {
+    const zip = path.join(cwd, 'campaign.zip');
+    fs.writeFileSync(
+      zip,
+      await buildZip({
+        'Settings.xml': settingsXml({ subject: 'Hello [First_name]' }),
+        'Markup.htm': MARKUP,
+        'logo.png': PNG,
+        'Recipients.csv': '111;1;2\nmario.rossi@example.com;Mario;Rossi\nanna@example.com;Anna;Bianchi\n',
+      }),
+    );
+    const put = await runSftp(
+      { port: s.sftpPort, dir: cwd },
+      'demo',
+      [`put ${zip} /import_zip/campaign.zip`],
+      {
+        password,
+      },
+    );
+    expect(put.code, put.stderr).toBe(0);
+    const mails = await sink.waitFor(3);
+    const campaign = mails.filter((m) => m.from?.value[0]?.address === 'john@doe.com');
+    expect(campaign.map((m) => m.subject).sort()).toEqual(['Hello Anna', 'Hello Mario']);
+    const mario = campaign.find((m) => m.subject === 'Hello Mario')!;
+    expect(String(mario.html)).toContain('Hi Mario Rossi');
+    expect(mario.attachments.some((a) => a.contentType === 'image/png')).toBe(true);
+    const notice = mails.find((m) => m.from?.value[0]?.address === 'datasync@example.com')!;
+    expect(notice.to).toMatchObject({ value: [{ address: 'peter@example.com' }] });
+    expect(notice.subject).toBe('[datasync] ftpzip: succeeded');
+    const result = await waitForFile(
+      path.join(cwd, 'data', 'spaces', 'demo', 'import_zip', 'done'),
+      '.result.json',
+    );
+    expect(JSON.parse(fs.readFileSync(result, 'utf8'))).toMatchObject({
+      status: 'succeeded',
+      counters: { imported: 2, sent: 2 },
+    });
+  });
+
+  it('a CSV2SMS file uploaded to /sms runs as an SMS job (log provider)', async () => {
+    const csv = path.join(cwd, 'offers.csv');
+    fs.writeFileSync(
+      csv,
+      [
+        '#peter@example.com',
+        '#2012-03-01 14:30',
+        '#I',
+        '#MailUp',
+        '#1',
+        '#Special offers',
+        '#COD1234567',
+        'MOBILE NUMBER;TEXT;Field1;Field2;Field3;Field4;UNICODE',
+        '393331234567;Hello [Field1];Peter;A12;;;0',
+        '393339876543;Hello [Field1];Maria;B34;;;0',
+        '#end of file',
+        '',
+      ].join('\r\n'),
+    );
+    const put = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', [`put ${csv} /sms/offers.csv`], {
+      password,
+    });
+    expect(put.code, put.stderr).toBe(0);
+    const result = await waitForFile(path.join(cwd, 'data', 'spaces', 'demo', 'sms', 'done'), '.result.json');
+    const r = JSON.parse(fs.readFileSync(result, 'utf8')) as {
+      status: string;
+      counters: Record<string, number>;
+    };
+    expect(r.status).toBe('succeeded');
+    expect(r.counters).toMatchObject({ sent: 2 });
+  });
+});
