@@ -1,6 +1,8 @@
 /**
  * Before any test: drop the per-test PostgreSQL schemas (`t_…`) left by earlier runs. Tests never drop their
- * schema themselves (see test/helpers/store.ts), so this is the one place they go.
+ * schema themselves (see test/helpers/store.ts), so this is the one place they go. Only schemas created more than
+ * an hour ago (the name starts with its creation time, base 36) are dropped, so a run never pulls the schemas
+ * from under another run going on against the same database.
  */
 import pg from 'pg';
 
@@ -13,7 +15,12 @@ export default async function setup(): Promise<void> {
     const r = await c.query<{ nspname: string }>(
       `select nspname from pg_namespace where nspname like 't\\_%'`,
     );
-    for (const { nspname } of r.rows) await c.query(`drop schema if exists "${nspname}" cascade`);
+    const cutoff = Date.now() - 60 * 60 * 1000;
+    for (const { nspname } of r.rows) {
+      const created = parseInt(nspname.split('_')[1] ?? '', 36);
+      if (Number.isFinite(created) && created > cutoff) continue;
+      await c.query(`drop schema if exists "${nspname}" cascade`);
+    }
   } finally {
     await c.end();
   }
