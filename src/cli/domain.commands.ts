@@ -138,7 +138,7 @@ export function registerDomainCommands(program: Command, globals: () => GlobalOp
     .option('--list <listId>', 'only recipients with a subscription to this list')
     .option('--status <status>', `subscription status: ${SUBSCRIPTION_STATUSES.join(', ')}`)
     .option('--channel <channel>', `channel: ${CHANNELS.join(', ')}`)
-    .option('--search <key>', 'exact email or mobile')
+    .option('--search <key>', 'email (in any case) or mobile, exactly as stored')
     .option('--limit <n>', 'page size (max 1000)', '100')
     .option('--after <id>', 'recipients after this id (next page)')
     .option('--json', 'JSON output')
@@ -159,14 +159,22 @@ export function registerDomainCommands(program: Command, globals: () => GlobalOp
         if (o.channel && !CHANNELS.includes(o.channel as Channel))
           throw new UsageError(`--channel must be one of ${CHANNELS.join(', ')}`);
         await withStore(globals(), async ({ db }) => {
-          const page = await listRecipients(db, account, {
+          const query = {
             listId: o.list ? intArg('--list', o.list) : undefined,
             status: o.status as SubscriptionStatus | undefined,
             channel: o.channel as Channel | undefined,
             search: o.search,
             limit: intArg('--limit', o.limit),
             afterId: o.after ? intArg('--after', o.after) : undefined,
-          });
+          };
+          let page = await listRecipients(db, account, query);
+          // As the API's search: an email matches in any case when the exact form finds nobody.
+          if (!page.length && o.search?.includes('@'))
+            page = await listRecipients(db, account, {
+              ...query,
+              search: undefined,
+              searchEmailAnyCase: o.search.trim(),
+            });
           if (o.json) return printJson(page);
           printList(
             page.map((p) => ({

@@ -13,6 +13,7 @@ import { registerEventsCommands } from './events.commands.js';
 import { registerExportCommands } from './export.commands.js';
 import { registerInstanceCommands } from './instances.commands.js';
 import { registerAdminCommands } from './admin.commands.js';
+import { registerMessagesCommands } from './messages.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerEventsCommands(program, globals);
   registerAdminCommands(program, globals);
   registerExportCommands(program, globals);
+  registerMessagesCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {
     c.exitOverride();

@@ -1,13 +1,16 @@
 /**
- * instances apply | list | show | enable | disable, and `import FILE --instance ID`. An instances file may mix
+ * instances apply | validate | list | show | enable | disable, and `import FILE --instance ID`. An instances file may mix
  * import and export instances (`kind: export`); each capability validates its own, and nothing is stored
  * unless every instance of the file is valid.
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { NotFoundError, UsageError, ValidationError } from '../errors.js';
+import { parse as parseYaml } from 'yaml';
+import { DatasyncError, NotFoundError, UsageError, ValidationError } from '../errors.js';
 import {
+  findAccount,
   findInstance,
+  INSTANCE_KINDS,
   listInstances,
   setInstanceEnabled,
   type InstanceRecord,
@@ -49,6 +52,82 @@ export async function applyInstanceDocuments(
   return { created: [...a.created, ...b.created], updated: [...a.updated, ...b.updated] };
 }
 
+/** Loaded when a command runs, so `datasync --help` and short commands start fast. */
+const httpModule = () => import('../http/index.js');
+
+export interface InstanceProblem {
+  /** Position of the document in the file (0-based). */
+  index: number;
+  id: string | null;
+  code: string;
+  message: string;
+}
+
+/**
+ * `datasync instances validate`: every document of an instances file through the API's validation
+ * (`validateInstanceDefinition`, as `POST …/instances/{id}/validate`), plus what `PUT` checks first (the
+ * account exists; the id is not another account's). Nothing is stored. Every problem is collected.
+ */
+export async function validateInstanceDocuments(
+  store: Store,
+  yaml: string,
+): Promise<{ valid: { id: string; accountId: string; kind: string }[]; problems: InstanceProblem[] }> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yaml);
+  } catch (e) {
+    throw new DatasyncError('DS_INSTANCE_INVALID', `the file is not valid YAML: ${(e as Error).message}`);
+  }
+  // The shapes `instances apply` reads: a list, `{ instances: [...] }`, or one document.
+  const docs: unknown[] = Array.isArray(doc)
+    ? doc
+    : doc && typeof doc === 'object' && Array.isArray((doc as { instances?: unknown }).instances)
+      ? (doc as { instances: unknown[] }).instances
+      : doc && typeof doc === 'object'
+        ? [doc]
+        : [];
+  if (!docs.length) throw new DatasyncError('DS_INSTANCE_INVALID', 'the file holds no instance');
+  const http = await httpModule();
+  const valid: { id: string; accountId: string; kind: string }[] = [];
+  const problems: InstanceProblem[] = [];
+  const seen = new Set<string>();
+  for (const [index, d] of docs.entries()) {
+    const o = (d && typeof d === 'object' ? d : {}) as Record<string, unknown>;
+    const id = typeof o.id === 'string' ? o.id : null;
+    const problem = (code: string, message: string) => problems.push({ index, id, code, message });
+    if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+      problem('DS_INSTANCE_INVALID', 'id: 1 to 64 letters, digits, ".", "_" or "-" is required');
+      continue;
+    }
+    if (seen.has(id)) problem('DS_INSTANCE_INVALID', `id "${id}" appears twice in the file`);
+    seen.add(id);
+    const accountId = typeof o.accountId === 'string' ? o.accountId : '';
+    if (!accountId) {
+      problem('DS_INSTANCE_INVALID', 'accountId is required');
+      continue;
+    }
+    // Instances files may leave out `kind: import` (as `instances apply` reads them).
+    const body = http.instanceDefinitionSchema.safeParse({ kind: 'import', ...o });
+    if (!body.success) {
+      problem('DS_INSTANCE_INVALID', `kind: one of ${INSTANCE_KINDS.join(', ')}`);
+      continue;
+    }
+    try {
+      if (!(await findAccount(store.db, accountId)))
+        throw new NotFoundError(`account "${accountId}" does not exist`);
+      const existing = await findInstance(store.db, id);
+      if (existing && existing.accountId !== accountId)
+        throw new DatasyncError('DS_CONFLICT', `instance id "${id}" is taken by another account`);
+      const r = await http.validateInstanceDefinition(store.db, accountId, id, body.data);
+      valid.push({ id, accountId, kind: r.kind });
+    } catch (e) {
+      if (!(e instanceof DatasyncError)) throw e;
+      problem(e.code, e.message);
+    }
+  }
+  return { valid, problems };
+}
+
 /** The next scheduled run of an instance (export, or import from a remote space), or null. */
 export async function nextRunOf(i: InstanceRecord, from = new Date()): Promise<string | null> {
   const jobs = await jobsModule();
@@ -76,6 +155,32 @@ export function registerInstanceCommands(program: Command, globals: () => Global
         for (const id of r.created) console.log(`created ${id}`);
         for (const id of r.updated) console.log(`updated ${id}`);
       });
+    });
+  instances
+    .command('validate <file>')
+    .description(
+      "validate the instances of a YAML file without saving them (the API's validate); exit 1 on any problem",
+    )
+    .option('--json', 'JSON output')
+    .action(async (file: string, o: { json?: boolean }) => {
+      let yaml: string;
+      try {
+        yaml = fs.readFileSync(file, 'utf8');
+      } catch {
+        throw new UsageError(`cannot read ${file}`);
+      }
+      const r = await withStore(globals(), (store) => validateInstanceDocuments(store, yaml));
+      if (o.json) printJson(r);
+      else {
+        for (const v of r.valid) console.log(`valid ${v.id} (${v.kind}, account ${v.accountId})`);
+        for (const p of r.problems)
+          console.error(`instances[${p.index}]${p.id ? ` ${p.id}` : ''}: ${p.code} ${p.message}`);
+      }
+      if (r.problems.length)
+        throw new DatasyncError(
+          'DS_INSTANCE_INVALID',
+          `${r.problems.length} problem(s) in ${file} (validate saves nothing)`,
+        );
     });
   instances
     .command('list [account]')

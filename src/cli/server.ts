@@ -101,7 +101,18 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
         softBounceThreshold: config.engagement.softBounceThreshold,
         trustProxy: config.http.trustProxy,
       });
-      const deps = { store, dataDir: config.dataDir, spaces, queue: jobRoles?.runtime.queue };
+      const deps = {
+        store,
+        dataDir: config.dataDir,
+        spaces,
+        queue: jobRoles?.runtime.queue,
+        // HTTP uploads (API and dashboard) go the SFTP way: same bus, same quotas.
+        bus,
+        uploadLimits: {
+          maxFileBytes: config.sftp.maxFileBytes,
+          maxAccountBytes: config.sftp.maxAccountBytes,
+        },
+      };
       await app.register(adminApiRoutes, deps);
       // The dashboard renders its pages by calling the admin API in-process with the signed-in token.
       await app.register(dashboardRoutes, deps);

@@ -327,14 +327,23 @@ export async function adminAccountsRoutes(
         search = n;
       } else await getAccount(db, accountId);
       if (q.listId !== undefined) await getList(db, accountId, q.listId);
-      const rows = await listRecipients(db, accountId, {
+      const query = {
         search,
         listId: q.listId,
         status: q.status,
         channel: q.channel,
         afterId: q.after,
         limit: q.limit + 1,
-      });
+      };
+      let rows = await listRecipients(db, accountId, query);
+      // Imports keep the case of an address's local part, so `ZED@example.com` may be stored as typed or as
+      // `zed@example.com`: the indexed exact match first, then the same address in any case.
+      if (!rows.length && search?.includes('@'))
+        rows = await listRecipients(db, accountId, {
+          ...query,
+          search: undefined,
+          searchEmailAnyCase: search,
+        });
       const page = toPage(rows, q.limit, (r) => r.recipient.id);
       return {
         items: page.items.map(({ recipient: r, subscriptions }) => ({

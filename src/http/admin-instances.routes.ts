@@ -2,23 +2,22 @@
  * Admin API for instances (import, export, csv2sms, ftpzip): list with each one's next scheduled run and last
  * job, one, create-or-replace (PUT), validate without saving, enable/disable, and run now (queues a job).
  *
- * Validation belongs to each capability: imports' `applyInstances` / `parseImportInstance`, exports'
- * `applyExportInstances` / `parseExportInstance`. csv2sms and ftpzip instances have no schema of their own
- * yet, so only their `schedule` block is checked and the rest is stored as given.
+ * Validation belongs to each capability (`instance-validation.ts`, shared with `datasync instances validate`):
+ * imports' `parseImportInstance`, exports' `parseExportInstance`. csv2sms and ftpzip instances have no schema
+ * of their own yet, so only their `schedule` block is checked and the rest is stored as given.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { DatasyncError } from '../errors.js';
-import { applyExportInstances, parseExportInstance } from '../exports/index.js';
-import { applyInstances, parseImportInstance } from '../imports/index.js';
+import { applyExportInstances } from '../exports/index.js';
+import { applyInstances } from '../imports/index.js';
 import { enqueueJob, nextRunsOf, scheduleSchema, type JobQueue } from '../jobs/index.js';
 import { latestJobIds, pageInstances } from '../store/admin-pages.repository.js';
 import {
   findInstance,
   findJob,
   getAccount,
-  getList,
   INSTANCE_KINDS,
   setInstanceEnabled,
   upsertInstance,
@@ -28,6 +27,7 @@ import {
   type Store,
 } from '../store/index.js';
 import { accountParams, audit, limitSchema, pageOf, toPage } from './admin-common.js';
+import { instanceDefinitionSchema, validateInstanceDefinition } from './instance-validation.js';
 import type { ZodTypeProvider } from './openapi.js';
 
 const lastJobOut = z.object({
@@ -53,7 +53,7 @@ const instanceOut = z.object({
 });
 const instanceParams = accountParams.extend({ instanceId: z.string().min(1).max(64) });
 /** The definition as in `instances apply` YAML; `id` and `accountId` come from the path. */
-const definitionIn = z.looseObject({ kind: z.enum(INSTANCE_KINDS) });
+const definitionIn = instanceDefinitionSchema;
 const tags = ['instances'];
 
 function nextRunOf(inst: InstanceRecord, now: Date): string | null {
@@ -119,36 +119,8 @@ export async function adminInstancesRoutes(
     );
   }
 
-  /** Validates a definition for its kind without storing it; returns the resolved definition. */
-  async function validate(accountId: string, id: string, body: z.output<typeof definitionIn>) {
-    const doc = { ...body, id, accountId };
-    switch (body.kind) {
-      case 'import': {
-        const d = parseImportInstance(doc);
-        return { kind: body.kind, enabled: d.enabled, definition: d as unknown };
-      }
-      case 'export': {
-        const d = parseExportInstance(doc);
-        for (const l of d.lists) await getList(db, accountId, l);
-        return { kind: body.kind, enabled: d.enabled, definition: d as unknown };
-      }
-      default: {
-        const schedule = (body as { schedule?: unknown }).schedule;
-        if (schedule !== undefined) {
-          const s = scheduleSchema.safeParse(schedule);
-          if (!s.success)
-            throw new DatasyncError(
-              'DS_INSTANCE_INVALID',
-              `${body.kind} instance is not valid: schedule: ${s.error.issues.map((i) => i.message).join('; ')}`,
-            );
-        }
-        const enabled = (body as { enabled?: unknown }).enabled;
-        if (enabled !== undefined && typeof enabled !== 'boolean')
-          throw new DatasyncError('DS_INSTANCE_INVALID', 'enabled must be true or false');
-        return { kind: body.kind, enabled: enabled !== false, definition: doc as unknown };
-      }
-    }
-  }
+  const validate = (accountId: string, id: string, body: z.output<typeof definitionIn>) =>
+    validateInstanceDefinition(db, accountId, id, body);
 
   app.get(
     base,

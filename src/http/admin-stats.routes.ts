@@ -198,36 +198,52 @@ export async function adminStatsRoutes(
       },
       async (req) => {
         const params = req.params as { accountId: string } & Record<string, number>;
-        const m = await getMessage(db, params.accountId, channel, params[param]!);
-        const [counts, links, bounces, sms] = await Promise.all([
-          eventCountsByMessage(db, [m.id]),
-          channel === 'email' ? clicksPerLink(db, m.id) : Promise.resolve([]),
-          eventDetails(db, m.id, 'bounce'),
-          channel === 'sms' ? eventDetails(db, m.id, 'sms_status') : Promise.resolve([]),
-        ]);
-        const c = counts.get(m.id) ?? [];
-        const events = Object.fromEntries(EVENT_KINDS.map((k) => [k, 0])) as Record<string, number>;
-        const recipients = { ...events };
-        for (const x of c) {
-          events[x.kind] = x.events;
-          recipients[x.kind] = x.recipients;
-        }
-        const bounce = (d: string) => bounces.find((b) => b.detail === d)?.events ?? 0;
-        return {
-          channel,
-          number: m.number,
-          subject: m.subject,
-          events,
-          recipients,
-          uniqueOpens: recipients.open!,
-          uniqueClicks: recipients.click!,
-          links,
-          bounces: { hard: bounce('hard'), soft: bounce('soft') },
-          unsubscribes: events.unsubscribe!,
-          complaints: events.complaint!,
-          sms: sms.map((s) => ({ status: s.detail, reports: s.events })),
-        };
+        return messageSummary(store, params.accountId, channel, params[param]!);
       },
     );
   }
+}
+
+export type MessageSummary = z.input<typeof summaryOut>;
+
+/**
+ * The events summary of one message (`GET …/messages/{channel}/{n}/summary`, `datasync messages summary`):
+ * counts per kind, unique opens and clicks, clicks per link, bounces, unsubscribes, SMS delivery statuses.
+ */
+export async function messageSummary(
+  store: Pick<Store, 'db'>,
+  accountId: string,
+  channel: 'email' | 'sms',
+  number: number,
+): Promise<MessageSummary> {
+  const { db } = store;
+  const m = await getMessage(db, accountId, channel, number);
+  const [counts, links, bounces, sms] = await Promise.all([
+    eventCountsByMessage(db, [m.id]),
+    channel === 'email' ? clicksPerLink(db, m.id) : Promise.resolve([]),
+    eventDetails(db, m.id, 'bounce'),
+    channel === 'sms' ? eventDetails(db, m.id, 'sms_status') : Promise.resolve([]),
+  ]);
+  const c = counts.get(m.id) ?? [];
+  const events = Object.fromEntries(EVENT_KINDS.map((k) => [k, 0])) as Record<string, number>;
+  const recipients = { ...events };
+  for (const x of c) {
+    events[x.kind] = x.events;
+    recipients[x.kind] = x.recipients;
+  }
+  const bounce = (d: string) => bounces.find((b) => b.detail === d)?.events ?? 0;
+  return {
+    channel,
+    number: m.number,
+    subject: m.subject,
+    events,
+    recipients,
+    uniqueOpens: recipients.open!,
+    uniqueClicks: recipients.click!,
+    links,
+    bounces: { hard: bounce('hard'), soft: bounce('soft') },
+    unsubscribes: events.unsubscribe!,
+    complaints: events.complaint!,
+    sms: sms.map((s) => ({ status: s.detail, reports: s.events })),
+  };
 }

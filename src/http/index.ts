@@ -38,5 +38,21 @@ export {
 } from './engagement-event.js';
 export { DEFAULT_SOFT_BOUNCE_THRESHOLD, OPTOUT, hardBounceType } from './status-rules.js';
 export { normalizeSmsStatus, SMS_STATUSES, type SmsStatus } from './sms-status.js';
-export { adminApiRoutes, type AdminApiOptions } from './admin-api.routes.js';
+export { adminApiRoutes, DEFAULT_UPLOAD_LIMITS, type AdminApiOptions } from './admin-api.routes.js';
+export { assertUploadsProcessed, declaredLength } from './admin-files.routes.js';
+export { messageSummary, type MessageSummary } from './admin-stats.routes.js';
+export {
+  instanceDefinitionSchema,
+  validateInstanceDefinition,
+  type InstanceDefinitionInput,
+  type ValidatedInstance,
+} from './instance-validation.js';
+export {
+  uploadToSpace,
+  uploadPath,
+  UPLOAD_FOLDERS,
+  type UploadFolder,
+  type UploadLimits,
+  type SpaceUploadResult,
+} from './space-upload.js';
 export { JOB_FILES, resolveJobFile, sendJobFile, jobFilePath } from './admin-jobs.routes.js';

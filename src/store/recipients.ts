@@ -315,6 +315,11 @@ export interface ListRecipientsQuery {
   channel?: Channel;
   /** Exact email or mobile (normalised by the caller or matched as given). */
   search?: string;
+  /**
+   * An email compared without regard to case (`ZED@example.com` finds `zed@example.com`: imports keep the
+   * local part's case). Not served by the unique index: callers try the exact `search` first.
+   */
+  searchEmailAnyCase?: string;
   /** Page size, default 100, at most 1000. */
   limit?: number;
   /** Keyset cursor: return recipients with id greater than this. */
@@ -336,6 +341,10 @@ export async function listRecipients(
   if (q.search)
     query = query.where((eb) =>
       eb.or([eb('recipients.email', '=', q.search!), eb('recipients.mobile', '=', q.search!)]),
+    );
+  if (q.searchEmailAnyCase)
+    query = query.where((eb) =>
+      eb(eb.fn<string>('lower', ['recipients.email']), '=', q.searchEmailAnyCase!.toLowerCase()),
     );
   if (q.listId !== undefined || q.status || q.channel) {
     query = query.where((eb) => {

@@ -197,7 +197,11 @@ export async function chartsPage(api: DashboardApi, account: string | undefined,
         mode: 'grouped',
       })}
     </div>
-    <p class="muted">Window ${formatTime(imports.from)} – ${formatTime(imports.to)}.</p>
+    <p class="muted">
+      Window ${formatTime(imports.from)} – ${formatTime(imports.to)}.
+      <a id="ingest-events" href="/events${qs({ account })}">Ingest engagement events</a> from a JSON lines
+      file.
+    </p>
     ${
       messages.items.length
         ? html`<h2>Latest email messages</h2>

@@ -4,7 +4,9 @@
  * - `session.ts`   sign-in with an API token kept in an HttpOnly, SameSite=Strict cookie (why: see there);
  * - `html.ts`      escaping template, layout, formatting;
  * - `pages.ts`     Import status (reference §2.13), job detail, jobs, instances — rendered from the admin API;
- * - `files.page.ts` the read-only file browser of an account's hosted space;
+ * - `files.page.ts` the file browser of an account's hosted space, with an upload form;
+ * - `events.page.ts` ingest a JSON lines file of engagement events (`datasync events add`);
+ * - `uploads.routes.ts` the upload and events-file endpoints those two forms send to (fetch, JSON answers);
  * - `manage.page.ts` instance editor (validate / save), export run result, SFTP users and keys;
  * - `account.page.ts` accounts, lists, groups, fields, recipients search, audit log;
  * - `charts.ts`    inline SVG bar charts (rows imported per day, opens and clicks, SMS outcomes), message summary;
@@ -24,6 +26,7 @@ import { DatasyncError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { JOB_FILES, resolveJobFile, sendJobFile } from '../http/index.js';
 import type { HostedSpaces } from '../spaces/index.js';
 import { findJob, type Store } from '../store/index.js';
+import { eventsPage } from './events.page.js';
 import { filesPage } from './files.page.js';
 import { accountPage } from './account.page.js';
 import { chartsPage, messageSummaryPage } from './charts.js';
@@ -38,6 +41,7 @@ import {
 } from './manage.page.js';
 import { importStatusPage, instancesPage, jobDetailPage, jobsPage, type DashboardApi } from './pages.js';
 import { clearSessionCookie, sameOrigin, setSessionCookie, tokenFromCookie } from './session.js';
+import { uploadRoutes } from './uploads.routes.js';
 
 export interface DashboardOptions {
   store: Store;
@@ -49,7 +53,8 @@ export interface DashboardOptions {
 
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'";
+  // connect-src: dashboard.js sends uploads and events files to this server with fetch.
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** The assets folder next to this module (src/web/assets), or the source one when running from dist/. */
 function assetsDir(): string {
@@ -144,7 +149,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
       return reply.redirect('/login');
     }
     req.dashboard = { token, who: res.json() as Who, api: apiFor(token) };
-    if (req.method === 'POST' && !sameOrigin(req))
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req))
       throw new DatasyncError('DS_FORBIDDEN', 'cross-origin form posts are refused');
   }
 
@@ -274,6 +279,13 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
       const r = await filesPage(s(req).api, opts.spaces, account, q(req).path || '/');
       return sendPage(reply, page(req, 'Files', r.body, { section: 'files', account }));
     });
+    pages.get('/events', async (req, reply) => {
+      const account = accountOf(req, q(req).account);
+      const r = await eventsPage(s(req).api, account);
+      return sendPage(reply, page(req, 'Ingest events', r.body, { section: 'charts', account }));
+    });
+    // File uploads into the space and events files (fetch from dashboard.js; JSON answers).
+    await pages.register(uploadRoutes, { tokenOf: (req) => s(req).token });
 
     for (const action of ['retry', 'cancel'] as const)
       pages.post(`/jobs/:jobId/${action}`, async (req, reply) => {

@@ -1,10 +1,12 @@
 /**
- * Per-account file browser of the hosted space: a read-only listing (folders first), through `HostedSpaceFs`,
- * so the jail of spaces/ applies (no `..` above the root, no symlinks). The account is checked through the
- * API first, so a token sees only the spaces it may see.
+ * Per-account file browser of the hosted space: a listing (folders first), through `HostedSpaceFs`, so the
+ * jail of spaces/ applies (no `..` above the root, no symlinks). The account is checked through the API first,
+ * so a token sees only the spaces it may see. An upload form puts a file into `/import`, `/sms` or
+ * `/import_zip` the way an SFTP upload does (dashboard.js sends it to `uploads.routes.ts`), so its job starts.
  */
 import type { HostedSpaces } from '../spaces/index.js';
-import { formatBytes, html, qs } from './html.js';
+import { UPLOAD_FOLDERS } from '../http/index.js';
+import { formatBytes, html, qs, raw } from './html.js';
 import { accountPicker, type DashboardApi } from './pages.js';
 
 export async function filesPage(
@@ -42,6 +44,31 @@ export async function filesPage(
     ),
   );
   const join = (name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+  const here = UPLOAD_FOLDERS.find((f) => dir === `/${f}`) ?? 'import';
+  const upload = html`<form
+    id="upload"
+    class="editor"
+    method="post"
+    action="/files/${encodeURIComponent(account)}"
+    data-upload
+  >
+    <h2>Upload a file</h2>
+    <p class="muted">
+      The file is handled as if uploaded over SFTP: in <code>/import</code> it starts an import (its job
+      appears in Import status), in <code>/sms</code> a CSV2SMS job, in <code>/import_zip</code> an FTPZIP
+      job.
+    </p>
+    <label for="upload-folder">Folder</label>
+    <select id="upload-folder" name="folder">
+      ${UPLOAD_FOLDERS.map(
+        (f) => html`<option value="${f}" ${f === here ? raw(' selected') : ''}>/${f}</option>`,
+      )}
+    </select>
+    <label for="upload-file">File</label>
+    <input id="upload-file" name="file" type="file" required />
+    <p><button type="submit" class="primary">Upload</button></p>
+    <p id="upload-result" role="status" hidden></p>
+  </form>`;
   const body = html`${picker}
     <p id="crumbs">${crumbs}</p>
     ${
@@ -79,6 +106,7 @@ export async function filesPage(
               </tbody>
             </table>`
           : html`<p class="empty">This folder is empty.</p>`
-    }`;
+    }
+    ${upload}`;
   return { body };
 }

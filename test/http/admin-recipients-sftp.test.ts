@@ -38,6 +38,26 @@ describe.each(DIALECTS)('admin API recipients and SFTP users (%s)', (dialect) =>
     const byMobile = (await h.req('GET', '/api/v1/accounts/acme/recipients?q=%2B39%20347%201234567')).json();
     expect(byMobile.items).toEqual([expect.objectContaining({ mobile: '393471234567' })]);
     expect((await h.req('GET', '/api/v1/accounts/acme/recipients?q=nonsense')).statusCode).toBe(400);
+
+    // The local part's case: imports keep it, so the search matches an address in any case.
+    const zed = (await upsertRecipient(db, { accountId: 'acme', email: 'zed@example.com' })).recipient.id;
+    const mixed = (await upsertRecipient(db, { accountId: 'acme', email: 'Mia.Rossi@Example.com' })).recipient
+      .id;
+    const search = async (q: string) =>
+      (await h.req('GET', `/api/v1/accounts/acme/recipients?q=${encodeURIComponent(q)}`)).json().items as {
+        id: number;
+      }[];
+    expect((await search('ZED@example.com')).map((r) => r.id)).toEqual([zed]);
+    expect((await search('Zed@EXAMPLE.COM')).map((r) => r.id)).toEqual([zed]);
+    expect((await search('mia.rossi@example.com')).map((r) => r.id)).toEqual([mixed]);
+    expect((await search('Mia.Rossi@example.com')).map((r) => r.id)).toEqual([mixed]);
+    expect(await search('zed2@example.com')).toEqual([]);
+    expect(
+      (
+        await h.req('GET', '/api/v1/accounts/acme/recipients?q=ZED@example.com', { token: h.acmeToken })
+      ).json().items,
+    ).toHaveLength(1);
+
     const unsub = (
       await h.req('GET', '/api/v1/accounts/acme/recipients?listId=1&status=unsubscribed')
     ).json();

@@ -13,7 +13,7 @@ import { adminApiRoutes } from '../../src/http/admin-api.routes.js';
 import { buildApp, createApiToken } from '../../src/http/index.js';
 import { TableJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
-import { HostedSpaces } from '../../src/spaces/index.js';
+import { FileReadyBus, HostedSpaces } from '../../src/spaces/index.js';
 import { addList, createAccount } from '../../src/store/index.js';
 import { dashboardRoutes } from '../../src/web/index.js';
 import { freshStore, type DialectName, type TestStore } from '../helpers/store.js';
@@ -24,6 +24,8 @@ export interface AdminHarness {
   dataDir: string;
   spaces: HostedSpaces;
   queue: TableJobQueue;
+  /** The FileReadyBus uploads emit on (nothing listens unless a test subscribes). */
+  bus: FileReadyBus;
   clock: ManualClock;
   adminToken: string;
   acmeToken: string;
@@ -39,7 +41,12 @@ export interface AdminHarness {
 
 export async function startAdmin(
   dialect: DialectName,
-  opts: { listen?: boolean; queue?: boolean; dashboard?: boolean } = {},
+  opts: {
+    listen?: boolean;
+    queue?: boolean;
+    dashboard?: boolean;
+    uploadLimits?: { maxFileBytes: number; maxAccountBytes: number };
+  } = {},
 ): Promise<AdminHarness> {
   const store = await freshStore(dialect);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-admin-'));
@@ -59,7 +66,16 @@ export async function startAdmin(
     maxParameters: store.dialect.maxParameters,
     clock,
   });
-  const deps = { store, dataDir, spaces, queue: opts.queue === false ? undefined : queue, clock };
+  const bus = new FileReadyBus();
+  const deps = {
+    store,
+    dataDir,
+    spaces,
+    queue: opts.queue === false ? undefined : queue,
+    clock,
+    bus,
+    uploadLimits: opts.uploadLimits,
+  };
   await app.register(adminApiRoutes, deps);
   if (opts.dashboard) await app.register(dashboardRoutes, deps);
   let base = '';
@@ -74,6 +90,7 @@ export async function startAdmin(
     dataDir,
     spaces,
     queue,
+    bus,
     clock,
     adminToken,
     acmeToken,

@@ -1,0 +1,89 @@
+/**
+ * The dashboard's two file inputs, posted by dashboard.js with `fetch` (the session cookie is HttpOnly, so the
+ * page cannot call the API itself; these routes call it in-process with the signed-in token, like every page):
+ *
+ * - `PUT /files/:accountId/:folder/:name` — a file into the hosted space (`datasync import FILE` / an SFTP
+ *   upload): the request stream is handed as is to the API route `PUT /api/v1/accounts/{id}/files/…`, so the
+ *   file streams to disk under the same checks, quotas, FileReady event and audit entry as an API upload;
+ * - `POST /events/:accountId` — a JSON lines file of engagement events (`datasync events add ACCOUNT FILE`),
+ *   through `POST /api/v1/accounts/{id}/events`, with the CLI's default idempotency key `file:<sha256>`, so
+ *   a file added twice (from here or from the CLI) is recorded once.
+ *
+ * Both answer JSON (the page shows it), errors included: `{ error: { code, message } }`.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { DatasyncError } from '../errors.js';
+import { declaredLength } from '../http/index.js';
+
+export interface UploadRoutesOptions {
+  /** The session token of the request (set by the dashboard's session hook). */
+  tokenOf(req: FastifyRequest): string;
+}
+
+const enc = encodeURIComponent;
+
+/** Read a request body whole, refusing more than `limit` bytes (the API's own body limit). */
+async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stream) {
+    size += (c as Buffer).length;
+    if (size > limit)
+      throw new DatasyncError(
+        'DS_VALIDATION',
+        `the file is larger than ${limit} bytes (http.bodyLimitBytes); add it with \`datasync events add\``,
+      );
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function uploadRoutes(app: FastifyInstance, opts: UploadRoutesOptions): Promise<void> {
+  // Bodies are files: left unread for the handlers (this scope only).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+  app.setErrorHandler((err, req, reply) => {
+    const e = err instanceof DatasyncError ? err : undefined;
+    if (!e) req.log.error({ err }, 'dashboard upload error');
+    return reply
+      .status(e?.status ?? 500)
+      .send({ error: e ? e.toJSON() : { code: 'DS_INTERNAL', message: 'internal error' } });
+  });
+  const bodyOf = (req: FastifyRequest) => (req.body as Readable | undefined) ?? (req.raw as Readable);
+  // The admin API's answer, passed through (status and JSON body).
+  const relay = (res: { statusCode: number; body: string }) => JSON.parse(res.body || '{}') as unknown;
+
+  app.put('/files/:accountId/:folder/:name', async (req, reply) => {
+    const { accountId, folder, name } = req.params as { accountId: string; folder: string; name: string };
+    const length = declaredLength(req.headers['content-length']);
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/accounts/${enc(accountId)}/files/${enc(folder)}/${enc(name)}`,
+      headers: {
+        authorization: `Bearer ${opts.tokenOf(req)}`,
+        'content-type': 'application/octet-stream',
+        ...(length !== undefined ? { 'content-length': String(length) } : {}),
+      },
+      payload: bodyOf(req),
+    });
+    return reply.status(res.statusCode).send(relay(res));
+  });
+
+  app.post('/events/:accountId', async (req, reply) => {
+    const { accountId } = req.params as { accountId: string };
+    const text = await readLimited(bodyOf(req), app.initialConfig.bodyLimit ?? 1024 * 1024);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/v1/accounts/${enc(accountId)}/events`,
+      headers: {
+        authorization: `Bearer ${opts.tokenOf(req)}`,
+        'content-type': 'application/x-ndjson',
+        'idempotency-key': `file:${createHash('sha256').update(text).digest('hex')}`,
+      },
+      payload: text,
+    });
+    return reply.status(res.statusCode).send(relay(res));
+  });
+}
