@@ -10,9 +10,11 @@ import { DatasyncError, NotFoundError, UsageError, ValidationError } from '../er
 import {
   findAccount,
   findInstance,
+  getAccount,
   INSTANCE_KINDS,
   listInstances,
   setInstanceEnabled,
+  upsertInstance,
   type InstanceRecord,
   type Store,
 } from '../store/index.js';
@@ -37,19 +39,54 @@ export async function applyInstanceDocuments(
     'yaml' in input
       ? (await importsModule()).parseInstancesYaml(input.yaml)
       : (await importsModule()).parseInstancesYaml(JSON.stringify(input.docs));
-  const unknown = others.filter((d) => (d as { kind?: unknown }).kind !== 'export');
+  const kindOf = (d: unknown) => (d as { kind?: unknown }).kind;
+  const exports = others.filter((d) => kindOf(d) === 'export');
+  // CSV2SMS and FTPZIP instances carry per-account options only; they are checked and stored as the API does.
+  const plain = others.filter((d) => kindOf(d) === 'csv2sms' || kindOf(d) === 'ftpzip');
+  const unknown = others.filter((d) => !exports.includes(d) && !plain.includes(d));
   if (unknown.length)
     throw new ValidationError(
-      `unknown instance kind(s): ${unknown.map((d) => JSON.stringify((d as { kind?: unknown }).kind)).join(', ')}; use import or export`,
+      `unknown instance kind(s): ${unknown.map((d) => JSON.stringify(kindOf(d))).join(', ')}; use ${INSTANCE_KINDS.join(', ')}`,
       { code: 'DS_IMPORT_INSTANCE_INVALID' },
     );
+  // Every document is validated before any is written: a file applies whole or not at all.
+  const checkedPlain = [];
+  for (const d of plain) {
+    const { id, accountId } = d as { id?: unknown; accountId?: unknown };
+    if (typeof id !== 'string' || typeof accountId !== 'string' || !id || !accountId)
+      throw new ValidationError(`every ${String(kindOf(d))} instance needs an id and an accountId`, {
+        code: 'DS_INSTANCE_INVALID',
+      });
+    await getAccount(store.db, accountId);
+    const existing = await findInstance(store.db, id);
+    if (existing && existing.accountId !== accountId)
+      throw new DatasyncError('DS_CONFLICT', `instance id "${id}" is taken by another account`);
+    const v = await (
+      await httpModule()
+    ).validateInstanceDefinition(store.db, accountId, id, d as { kind: 'csv2sms' | 'ftpzip' });
+    checkedPlain.push({ id, accountId, existing: !!existing, ...v });
+  }
   const a = imports.length
     ? await (await importsModule()).applyInstances(store, imports)
     : { created: [], updated: [] };
-  const b = others.length
-    ? await (await exportsModule()).applyExportInstances(store, others)
+  const b = exports.length
+    ? await (await exportsModule()).applyExportInstances(store, exports)
     : { created: [], updated: [] };
-  return { created: [...a.created, ...b.created], updated: [...a.updated, ...b.updated] };
+  const c = { created: [] as string[], updated: [] as string[] };
+  for (const v of checkedPlain) {
+    await upsertInstance(store.db, {
+      id: v.id,
+      accountId: v.accountId,
+      kind: v.kind,
+      enabled: v.enabled,
+      definition: v.definition,
+    });
+    (v.existing ? c.updated : c.created).push(v.id);
+  }
+  return {
+    created: [...a.created, ...b.created, ...c.created],
+    updated: [...a.updated, ...b.updated, ...c.updated],
+  };
 }
 
 /** Loaded when a command runs, so `datasync --help` and short commands start fast. */

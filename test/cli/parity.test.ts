@@ -141,6 +141,17 @@ describe.each(DIALECTS)('CLI parity with the admin API (%s)', (dialect) => {
         'DS_INSTANCE_INVALID',
       ]);
       expect((await cli('instances', 'validate', 'missing.yaml')).code).toBe(2);
+
+      // apply takes what validate accepts, CSV2SMS/FTPZIP instances included, and refuses a bad file whole.
+      expect((await cli('instances', 'apply', 'bad.yaml')).code).not.toBe(0);
+      expect(await listInstances(store.db, {})).toEqual([]);
+      const applied = await cli('instances', 'apply', 'good.yaml');
+      expect(applied.code, applied.stderr).toBe(0);
+      expect((await listInstances(store.db, {})).map((i) => `${i.id}:${i.kind}`).sort()).toEqual([
+        'acme-import:import',
+        'acme-sms:csv2sms',
+        'acme-unsubs:export',
+      ]);
     },
   );
 
