@@ -1,14 +1,16 @@
 /**
  * Export benchmark (issue 6). One run per dialect: builds `--subscribers` (default 1,000,000) subscribers and
- * `--events` (default 5,000,000) events (`--scale 0.05` multiplies both for a quick run), then measures
+ * `--events` (default 5,000,000) events (`--scale 0.05` multiplies both for a quick run), then measures, each
+ * `--repeat` times (default 3, medians printed) and each in a child process of its own (so peak RSS is that
+ * step's, tsx loader included):
  *   raw:      SQLite — iterate a plain join query (better-sqlite3) and write it with csv-stringify;
  *             PostgreSQL — `COPY (…) TO STDOUT` through psql into a file;
  *   datasync: `subscribers` (snapshot) and `statistics` (all events, latest-action rule) through runExport.
- * Prints rows/s, peak RSS of this process during each phase, and the ratio datasync / raw.
+ * Prints rows/s, peak RSS of each step, the ratio datasync / raw and the load average seen.
  *
- *   node --import tsx bench/export.ts [--scale 1] [--dialects sqlite,postgres]
+ *   node --import tsx bench/export.ts [--scale 1] [--dialects sqlite,postgres] [--repeat 3]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import { ManualClock } from '../src/clock.js';
 import { applyExportInstances, runExport } from '../src/exports/index.js';
 import { HostedSpaces } from '../src/spaces/index.js';
 import { addList, createAccount, openStore, type Store } from '../src/store/index.js';
+import type { Db } from '../src/store/index.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +34,7 @@ const scale = Number(arg('scale', '1'));
 const N = Math.round(Number(arg('subscribers', '1000000')) * scale);
 const E = Math.round(Number(arg('events', '5000000')) * scale);
 const dialects = arg('dialects', process.env.DATABASE_URL ? 'sqlite,postgres' : 'sqlite').split(',');
+const repeat = Number(arg('repeat', '3'));
 const logger = pino({ level: 'warn' });
 
 /** Peak RSS while `fn` runs (sampled every 20 ms), in MB. */
@@ -46,12 +50,32 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: nu
   }
 }
 
-function series(store: Store, n: number) {
-  return store.dialect.name === 'postgres'
+function series(pg: boolean, n: number) {
+  return pg
     ? sql.raw(`select i from generate_series(1, ${n}) as g(i)`)
     : sql.raw(
         `with recursive g(i) as (select 1 union all select i + 1 from g where i < ${n}) select i from g`,
       );
+}
+
+/**
+ * The secondary indexes of a table, dropped for a bulk load and built again after it (one sort instead of
+ * millions of B-tree inserts: the 5M-event seed goes from many minutes to about one on PostgreSQL).
+ */
+async function withoutIndexes(store: Store, table: string, load: () => Promise<void>): Promise<void> {
+  const { db } = store;
+  const pg = store.dialect.name === 'postgres';
+  const { rows } = pg
+    ? await sql<{ name: string; def: string }>`select indexname as name, indexdef as def from pg_indexes
+        where schemaname = current_schema() and tablename = ${table}
+          and indexname not in (select conname from pg_constraint)`.execute(db)
+    : await sql<{ name: string; def: string }>`select name, sql as def from sqlite_master
+        where type = 'index' and tbl_name = ${table} and sql is not null`.execute(db);
+  for (const r of rows) await sql`drop index ${sql.id(r.name)}`.execute(db);
+  await load();
+  for (const r of rows) await sql.raw(r.def).execute(db);
+  // What autovacuum / a DBA would have done on a table this size: planner statistics.
+  await sql.raw(pg ? `analyze ${table}` : 'analyze').execute(db);
 }
 
 async function seed(store: Store): Promise<void> {
@@ -65,15 +89,19 @@ async function seed(store: Store): Promise<void> {
   await sql`insert into recipients (account_id, email, mobile, f1, created_at, updated_at)
     select 'bench', ${sql.raw(cat("'user'", pg ? 'i::text' : 'i', "'@example.com'"))},
       ${sql.raw(cat("'39333'", pg ? 'i::text' : 'i'))}, ${sql.raw(cat("'Name '", pg ? 'i::text' : 'i'))}, ${ts}, ${ts}
-    from (${series(store, N)}) s`.execute(db);
+    from (${series(pg, N)}) s`.execute(db);
   await sql`insert into subscriptions (account_id, recipient_id, list_id, channel, status, subscribed_at, updated_at)
-    select 'bench', i, 1, 'email', 'subscribed', ${ts}, ${ts} from (${series(store, N)}) s`.execute(db);
+    select 'bench', i, 1, 'email', 'subscribed', ${ts}, ${ts} from (${series(pg, N)}) s`.execute(db);
   for (let m = 1; m <= 5; m++) {
     await sql`insert into messages (account_id, message_number, channel, list_id, subject, created_at)
       values ('bench', ${100 + m}, 'email', 1, ${`Campaign ${m}`}, ${ts})`.execute(db);
     await sql`insert into sendings (account_id, sending_number, message_id, list_id, status, started_at, created_at)
       values ('bench', ${m}, ${m}, 1, 'done', ${ts}, ${ts})`.execute(db);
   }
+  await withoutIndexes(store, 'events', () => insertEvents(db, pg));
+}
+
+async function insertEvents(db: Db, pg: boolean): Promise<void> {
   // Round k = floor((i-1)/N) gives each recipient: sent, open, click a, click b, bounce (5 events for 5M / 1M).
   const k = `((i - 1) / ${N})`;
   const time = pg
@@ -87,7 +115,7 @@ async function seed(store: Store): Promise<void> {
       case ${sql.raw(k)} % 5 when 2 then 'https://shop.example/a' when 3 then 'https://shop.example/b' else null end,
       case ${sql.raw(k)} % 5 when 4 then '5.1.1' else null end,
       ${sql.raw(time)}, ${sql.raw(time)}
-    from (${series(store, E)}) s`.execute(db);
+    from (${series(pg, E)}) s`.execute(db);
 }
 
 const SUBS_SQL = `select r.email, r.mobile, s.list_id, s.subscribed_at from subscriptions s
@@ -96,6 +124,11 @@ const STATS_SQL = `select e.list_id, sd.sending_number, m.message_number, r.emai
   e.occurred_at, sd.started_at from events e join recipients r on r.id = e.recipient_id
   left join messages m on m.id = e.message_id left join sendings sd on sd.id = e.sending_id
   where e.account_id = 'bench' and e.kind in ('open', 'click', 'bounce')`;
+
+const EXPORTS = {
+  subscribers: { sql: SUBS_SQL, instance: 'b-subs' },
+  statistics: { sql: STATS_SQL, instance: 'b-stats' },
+} as const;
 
 async function rawSqlite(file: string, query: string, out: string): Promise<number> {
   const raw = new SqliteDatabase(file, { readonly: true });
@@ -139,50 +172,122 @@ async function rawPostgres(url: string, schema: string, query: string, out: stri
   return n;
 }
 
-async function benchDialect(dialect: string): Promise<void> {
+interface Step {
+  rows: number;
+  seconds: number;
+  peakMb: number;
+}
+
+/** A child process's step: `--step raw|ds --dialect D --db FILE|SCHEMA --export subscribers|statistics --run I`. */
+async function childStep(): Promise<void> {
+  const dialect = arg('dialect', 'sqlite');
+  const where = arg('db', '');
+  const label = arg('export', 'statistics') as keyof typeof EXPORTS;
+  const out = arg('out', '');
+  if (arg('step', '') === 'raw') {
+    const r = await measure(() =>
+      dialect === 'postgres'
+        ? rawPostgres(process.env.DATABASE_URL!, where, EXPORTS[label].sql, out)
+        : rawSqlite(where, EXPORTS[label].sql, out),
+    );
+    fs.rmSync(out, { force: true });
+    console.log(JSON.stringify({ rows: r.value, seconds: r.seconds, peakMb: r.peakMb }));
+    return;
+  }
+  const store =
+    dialect === 'postgres'
+      ? await openStore({ database: process.env.DATABASE_URL!, pgSchema: where, migrate: false })
+      : await openStore({ database: `sqlite:${where}`, migrate: false });
+  try {
+    const spaces = new HostedSpaces(out);
+    // A distinct run time per repetition: distinct file names.
+    const clock = new ManualClock(
+      new Date(Date.parse('2026-06-01T00:00:00.000Z') + Number(arg('run', '0')) * 60_000),
+    );
+    const r = await measure(() =>
+      runExport({ store, spaces, instanceId: EXPORTS[label].instance, trigger: 'cli', clock, logger }),
+    );
+    fs.rmSync(out, { recursive: true, force: true });
+    console.log(JSON.stringify({ rows: r.value.rows, seconds: r.seconds, peakMb: r.peakMb }));
+  } finally {
+    await store.close();
+  }
+}
+
+function runChild(args: string[]): Step {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, ...args], {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`bench step ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Step;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+async function benchDialect(dialect: string): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-bench-export-'));
   const schema = `bench_export_${process.pid}`;
+  const file = path.join(dir, 'bench.db');
   const store =
     dialect === 'postgres'
       ? await openStore({ database: process.env.DATABASE_URL!, pgSchema: schema })
-      : await openStore({ database: `sqlite:${path.join(dir, 'bench.db')}` });
+      : await openStore({ database: `sqlite:${file}` });
+  const table: string[] = [];
   try {
     const seeded = await measure(() => seed(store));
     console.log(`\n[${dialect}] seeded ${N} subscribers, ${E} events in ${seeded.seconds.toFixed(1)} s`);
-    const spaces = new HostedSpaces(path.join(dir, 'spaces'));
     await applyExportInstances(store, [
       {
-        id: 'b-subs',
+        id: EXPORTS.subscribers.instance,
         accountId: 'bench',
         type: 'subscribers',
         lists: [1],
         columns: ['email', 'mobile', 'listId', 'subscriptionDate'],
       },
-      { id: 'b-stats', accountId: 'bench', type: 'statistics', lists: [1], window: { mode: 'snapshot' } },
+      {
+        id: EXPORTS.statistics.instance,
+        accountId: 'bench',
+        type: 'statistics',
+        lists: [1],
+        window: { mode: 'snapshot' },
+      },
     ]);
-    const clock = new ManualClock('2026-06-01T00:00:00.000Z');
-    for (const [label, query, id] of [
-      ['subscribers', SUBS_SQL, 'b-subs'],
-      ['statistics', STATS_SQL, 'b-stats'],
-    ] as const) {
-      const out = path.join(dir, `raw-${label}.csv`);
-      const raw = await measure(() =>
-        dialect === 'postgres'
-          ? rawPostgres(process.env.DATABASE_URL!, schema, query, out)
-          : rawSqlite(path.join(dir, 'bench.db'), query, out),
-      );
-      fs.rmSync(out);
-      const ds = await measure(() =>
-        runExport({ store, spaces, instanceId: id, trigger: 'cli', clock, logger }),
-      );
-      clock.advance(60_000);
-      const rawRate = raw.value / raw.seconds;
-      const dsRate = ds.value.rows / ds.seconds;
-      console.log(
-        `[${dialect}] ${label}: raw ${raw.value} rows in ${raw.seconds.toFixed(2)} s = ${Math.round(rawRate)} rows/s` +
-          ` (peak RSS ${dialect === 'postgres' ? 'n/a, in psql' : `${raw.peakMb} MB`});` +
-          ` datasync ${ds.value.rows} rows in ${ds.seconds.toFixed(2)} s = ${Math.round(dsRate)} rows/s,` +
-          ` peak RSS ${ds.peakMb} MB; ratio ${(dsRate / rawRate).toFixed(2)}`,
+    if (dialect === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(store.db);
+    const where = dialect === 'postgres' ? schema : file;
+    for (const label of ['subscribers', 'statistics'] as const) {
+      const raw: Step[] = [];
+      const ds: Step[] = [];
+      const loads: string[] = [];
+      for (let i = 0; i < repeat; i++) {
+        loads.push(load());
+        const common = ['--dialect', dialect, '--db', where, '--export', label, '--run', String(i)];
+        raw.push(runChild(['--step', 'raw', ...common, '--out', path.join(dir, `raw-${label}.csv`)]));
+        ds.push(runChild(['--step', 'ds', ...common, '--out', path.join(dir, 'spaces')]));
+        const [r, d] = [raw[i]!, ds[i]!];
+        console.log(
+          `[${dialect}] ${label} #${i + 1} (load ${loads[i]}): raw ${r.rows} rows in ${r.seconds.toFixed(2)} s` +
+            ` = ${Math.round(r.rows / r.seconds)} rows/s (peak RSS ${dialect === 'postgres' ? 'n/a, in psql' : `${r.peakMb} MB`});` +
+            ` datasync ${d.rows} rows in ${d.seconds.toFixed(2)} s = ${Math.round(d.rows / d.seconds)} rows/s,` +
+            ` peak RSS ${d.peakMb} MB; ratio ${(d.rows / d.seconds / (r.rows / r.seconds)).toFixed(2)}`,
+        );
+      }
+      const rawRate = median(raw.map((r) => r.rows / r.seconds));
+      const dsRate = median(ds.map((r) => r.rows / r.seconds));
+      const ratios = raw.map((r, i) => ds[i]!.rows / ds[i]!.seconds / (r.rows / r.seconds));
+      table.push(
+        `| ${dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} | ${label} | ${Math.round(rawRate).toLocaleString('en')} |` +
+          ` ${Math.round(dsRate).toLocaleString('en')} | **${median(ratios).toFixed(2)}** (${ratios.map((x) => x.toFixed(2)).join(', ')}) |` +
+          ` ${Math.max(...ds.map((d) => d.peakMb))} MB | ${loads.join(' / ')} |`,
       );
     }
   } finally {
@@ -195,6 +300,16 @@ async function benchDialect(dialect: string): Promise<void> {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  return table;
 }
 
-for (const d of dialects) await benchDialect(d);
+if (process.argv.includes('--step')) await childStep();
+else {
+  const rows: string[] = [];
+  for (const d of dialects) rows.push(...(await benchDialect(d)));
+  console.log(
+    `\n| dialect | export | raw rows/s (median) | datasync rows/s (median) | ratio median (each run) | datasync peak RSS (max) | load avg 1/5/15 min at each run |`,
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}

@@ -100,13 +100,19 @@ export function dateFormatter(pattern: string, timeZone: string): DateFormatter 
     last = m.index + t.length;
   }
   if (last < p.length) parts.push(p.slice(last));
+  // Consecutive rows often carry the same instant (a sending's `sentDate` on every row of a campaign).
+  let lastIso: string | undefined;
+  let lastText = '';
   return (iso) => {
     if (!iso) return '';
+    if (iso === lastIso) return lastText;
     const ms = Date.parse(iso);
     if (Number.isNaN(ms)) return '';
     const d = new Date(ms + offset(ms));
     let s = '';
     for (const part of parts) s += typeof part === 'string' ? part : part(d);
+    lastIso = iso;
+    lastText = s;
     return s;
   };
 }

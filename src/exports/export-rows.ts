@@ -1,23 +1,30 @@
 /**
- * Row sources of the export kinds: keyset pages from the store, turned into the columns of the instance.
- * Each source is an async generator, so the CSV stream pulls a page only when it has written the last one.
+ * Row sources of the export kinds: pages from the store (a cursor on PostgreSQL, keyset pages on SQLite), turned
+ * into the columns of the instance. A source is an async generator of pages of rows, so the CSV stream pulls a
+ * page only when it has written the last one, and per-row work stays synchronous.
  */
 import {
-  eventExportPage,
+  eventExportPages,
   groupNamesOf,
-  subscriberExportPage,
+  subscriberExportPages,
+  type EventExportColumn,
   type EventExportRow,
+  type FieldKey,
   type SubscriberExportRow,
 } from '../store/exports-rows.repository.js';
-import type { SMS_STATUSES} from '../store/index.js';
+import type { SMS_STATUSES } from '../store/index.js';
 import { type Db, type EventKind } from '../store/index.js';
-import { dateFormatter } from './date-format.js';
+import { dateFormatter, type DateFormatter } from './date-format.js';
 import type { ResolvedColumn } from './export-columns.js';
 import type { ExportInstance } from './export-instance.js';
 import type { ExportWindow } from './export-window.js';
 
-/** Rows per page: large enough that per-query overhead vanishes, small enough to keep memory flat. */
-export const PAGE_ROWS = 5000;
+/**
+ * Rows per page (a keyset query on SQLite, a FETCH on PostgreSQL): large enough that per-query overhead
+ * vanishes, small enough that a page dies young in V8's new space (5,000-row pages: 311 MB peak RSS in the full-scale
+ * statistics benchmark on SQLite; bench/RESULTS.md "export").
+ */
+export const PAGE_ROWS = 2_000;
 
 const STATUS_TYPE: Partial<Record<EventKind, string>> = {
   open: 'OPN',
@@ -52,7 +59,7 @@ const SMS_SYNONYMS: Record<string, (typeof SMS_STATUSES)[number]> = {
 };
 
 /** Maps a provider's delivery word (event `detail`, else `code`) onto the export vocabulary. */
-export function smsStatus(detail: string | null, code: string | null): string {
+export function smsStatus(detail: string | null | undefined, code: string | null | undefined): string {
   const word = (detail ?? code ?? '').trim().toUpperCase();
   // Provider codes such as `FAILED_AT_004` keep their outcome prefix.
   return SMS_SYNONYMS[word] ?? SMS_SYNONYMS[word.split(/[_\s:]/)[0] ?? ''] ?? 'UNKNOWN';
@@ -60,61 +67,113 @@ export function smsStatus(detail: string | null, code: string | null): string {
 
 const s = (v: string | number | null | undefined): string => (v === null || v === undefined ? '' : String(v));
 
-type Cell<R> = (row: R) => string;
+/**
+ * What a cell reads: an event row, or a subscription row (the same property names; no kind). Subscriber
+ * layouts only name the columns a subscription row has (export-columns.ts), so `kind` is there when read.
+ */
+type Row = Omit<EventExportRow, 'id' | 'kind' | 'recordedAt'> & { kind?: EventKind };
 
-function eventCell(
-  key: string,
-  fmt: (iso: string | null) => string,
-  col: ResolvedColumn,
-): Cell<EventExportRow> {
-  if (col.fieldId !== undefined) {
-    const id = col.fieldId;
-    // Erased recipients (right to be forgotten) never get their personal data back through an export.
-    return (r) => (r.erased ? '' : s(r.fields[id]));
-  }
-  switch (key) {
-    case 'email':
-      return (r) => s(r.email);
-    case 'mobile':
-    case 'recipient':
-      return (r) => s(r.mobile);
-    case 'listId':
-      return (r) => s(r.listId);
-    case 'optoutDate':
+interface CellContext {
+  /** A date formatter of the instance; one per column, so each keeps its own last-value memo. */
+  fmt: () => DateFormatter;
+  /** `${recipientId}:${listId}` → group names, for the page being written (subscribers' `groups`). */
+  groups: Map<string, string[]>;
+}
+
+/** A column's cell and the optional event columns it reads from the store. */
+interface ColumnReader {
+  reads: EventExportColumn[];
+  cell: (ctx: CellContext) => (r: Row) => string;
+}
+
+const plain = (col: EventExportColumn): ColumnReader => ({
+  reads: [col],
+  cell: () => (r) => s(r[col] as string | number | null | undefined),
+});
+const date = (col: 'occurredAt' | 'sentAt' | 'subscribedAt'): ColumnReader => ({
+  reads: [col],
+  cell: (ctx) => {
+    const fmt = ctx.fmt();
+    return (r) => fmt(r[col]);
+  },
+});
+
+/** Every column key of every kind (export-columns.ts) → how to read and write it. */
+const READERS: Record<string, ColumnReader> = {
+  email: plain('email'),
+  mobile: plain('mobile'),
+  recipient: plain('mobile'),
+  listId: plain('listId'),
+  optoutDate: {
+    reads: ['occurredAt'],
+    cell: (ctx) => {
+      const fmt = ctx.fmt();
       return (r) => (r.kind === 'unsubscribe' ? fmt(r.occurredAt) : '');
-    case 'subscriptionDate':
-      return (r) => fmt(r.subscribedAt);
-    case 'optoutMessageId':
-      return (r) => s(r.messageNumber);
-    case 'optoutType':
-      return (r) => (r.kind === 'unsubscribe' ? s(r.code) : '');
-    case 'sendingId':
-      return (r) => s(r.sendingNumber);
-    case 'messageId':
-    case 'smsId':
-      return (r) => s(r.messageNumber);
-    case 'subject':
-      return (r) => s(r.subject);
-    case 'statusType':
-      return (r) => STATUS_TYPE[r.kind] ?? '';
-    case 'details':
-      return (r) => (r.kind === 'click' ? s(r.url) : r.kind === 'bounce' ? s(r.code) : '');
-    case 'statusChange':
-    case 'responseDate':
-      return (r) => fmt(r.occurredAt);
-    case 'sentDate':
-      return (r) => fmt(r.sentAt);
-    case 'ip':
-      return (r) => s(r.ip);
-    case 'userAgent':
-      return (r) => s(r.userAgent);
-    case 'status':
-      return (r) => smsStatus(r.detail, r.code);
-    case 'statusCode':
-      return (r) => s(r.code);
-    default:
-      return () => '';
+    },
+  },
+  subscriptionDate: date('subscribedAt'),
+  optoutMessageId: plain('messageNumber'),
+  optoutType: { reads: ['code'], cell: () => (r) => (r.kind === 'unsubscribe' ? s(r.code) : '') },
+  sendingId: plain('sendingNumber'),
+  messageId: plain('messageNumber'),
+  smsId: plain('messageNumber'),
+  subject: plain('subject'),
+  statusType: { reads: [], cell: () => (r) => STATUS_TYPE[r.kind!] ?? '' },
+  details: {
+    reads: ['url', 'code'],
+    cell: () => (r) => (r.kind === 'click' ? s(r.url) : r.kind === 'bounce' ? s(r.code) : ''),
+  },
+  statusChange: date('occurredAt'),
+  responseDate: date('occurredAt'),
+  sentDate: date('sentAt'),
+  ip: plain('ip'),
+  userAgent: plain('userAgent'),
+  status: { reads: ['detail', 'code'], cell: () => (r) => smsStatus(r.detail, r.code) },
+  statusCode: plain('code'),
+  groups: {
+    reads: ['recipientId', 'listId'],
+    cell: (ctx) => (r) => (ctx.groups.get(`${r.recipientId}:${r.listId}`) ?? []).join(','),
+  },
+};
+
+function fieldReader(fieldId: number): ColumnReader {
+  const key: FieldKey = `f${fieldId}`;
+  // Erased recipients (right to be forgotten) never get their personal data back through an export.
+  return { reads: ['erased'], cell: () => (r) => (r.erased ? '' : s(r[key])) };
+}
+
+/** The cells of an instance's columns, and the store columns they read. */
+function layout(
+  inst: ExportInstance,
+  columns: ResolvedColumn[],
+): { reads: EventExportColumn[]; fieldIds: number[]; ctx: CellContext; cells: ((r: Row) => string)[] } {
+  const ctx: CellContext = {
+    fmt: () => dateFormatter(inst.file.dateFormat, inst.file.timeZone),
+    groups: new Map(),
+  };
+  const readers = columns.map((c) =>
+    c.fieldId !== undefined
+      ? fieldReader(c.fieldId)
+      : (READERS[c.key] ?? { reads: [], cell: () => () => '' }),
+  );
+  return {
+    reads: [...new Set(readers.flatMap((r) => r.reads))],
+    fieldIds: columns.filter((c) => c.fieldId !== undefined).map((c) => c.fieldId!),
+    ctx,
+    cells: readers.map((r) => r.cell(ctx)),
+  };
+}
+
+function toCells(page: readonly Row[], cells: ((r: Row) => string)[]): string[][] {
+  const out = new Array<string[]>(page.length);
+  const n = cells.length;
+  for (let i = 0; i < page.length; i++) {
+    const r = page[i]!;
+    const row = new Array<string>(n);
+    for (let j = 0; j < n; j++) row[j] = cells[j]!(r);
+    out[i] = row;
   }
+  return out;
 }
 
 /** The event kinds an export kind reads. */
@@ -141,10 +200,6 @@ export interface SourceOptions {
   pageRows?: number;
 }
 
-function fieldIdsOf(columns: ResolvedColumn[]): number[] {
-  return columns.filter((c) => c.fieldId !== undefined).map((c) => c.fieldId!);
-}
-
 /** Event-based kinds: unsubscribers, statistics, both, SMS statistics. */
 export async function* eventRows(
   db: Db,
@@ -152,58 +207,25 @@ export async function* eventRows(
   columns: ResolvedColumn[],
   win: ExportWindow,
   opts: SourceOptions = {},
-): AsyncGenerator<string[]> {
-  const fmt = dateFormatter(inst.file.dateFormat, inst.file.timeZone);
-  const cells = columns.map((c) => eventCell(c.key, fmt, c));
-  const kinds = kindsOf(inst);
-  const fieldIds = fieldIdsOf(columns);
-  let after: { recordedAt: string; id: number } | undefined;
-  const limit = opts.pageRows ?? PAGE_ROWS;
-  for (;;) {
-    const page = await eventExportPage(db, {
+): AsyncGenerator<string[][]> {
+  const { reads, fieldIds, cells } = layout(inst, columns);
+  const pages = eventExportPages(
+    db,
+    {
       accountId: inst.accountId,
       channel: inst.channel,
-      kinds,
+      kinds: kindsOf(inst),
       lists: inst.lists,
       from: win.from,
       to: win.to,
-      after,
-      limit,
+      columns: reads,
       fieldIds,
       requireKey: inst.channel === 'sms' ? 'mobile' : 'email',
       latestOnly: inst.type === 'statistics' || inst.type === 'unsubscribers+statistics',
-    });
-    for (const r of page) yield cells.map((c) => c(r));
-    if (page.length < limit) return;
-    const last = page[page.length - 1]!;
-    after = { recordedAt: last.recordedAt, id: last.id };
-  }
-}
-
-function subscriberCell(
-  key: string,
-  fmt: (iso: string | null) => string,
-  col: ResolvedColumn,
-  groups: () => Map<string, string[]>,
-): Cell<SubscriberExportRow> {
-  if (col.fieldId !== undefined) {
-    const id = col.fieldId;
-    return (r) => (r.erased ? '' : s(r.fields[id]));
-  }
-  switch (key) {
-    case 'email':
-      return (r) => s(r.email);
-    case 'mobile':
-      return (r) => s(r.mobile);
-    case 'listId':
-      return (r) => s(r.listId);
-    case 'subscriptionDate':
-      return (r) => fmt(r.subscribedAt);
-    case 'groups':
-      return (r) => (groups().get(`${r.recipientId}:${r.listId}`) ?? []).join(',');
-    default:
-      return () => '';
-  }
+    },
+    opts.pageRows ?? PAGE_ROWS,
+  );
+  for await (const page of pages) yield toCells(page, cells);
 }
 
 /** Subscribers: a snapshot of current subscriptions, or those completed in the window. */
@@ -213,35 +235,29 @@ export async function* subscriberRows(
   columns: ResolvedColumn[],
   win: ExportWindow,
   opts: SourceOptions = {},
-): AsyncGenerator<string[]> {
-  const fmt = dateFormatter(inst.file.dateFormat, inst.file.timeZone);
-  let groups = new Map<string, string[]>();
-  const cells = columns.map((c) => subscriberCell(c.key, fmt, c, () => groups));
+): AsyncGenerator<string[][]> {
+  const { fieldIds, ctx, cells } = layout(inst, columns);
   const wantsGroups = columns.some((c) => c.key === 'groups');
-  const fieldIds = fieldIdsOf(columns);
-  const limit = opts.pageRows ?? PAGE_ROWS;
-  let after: { listId: number; recipientId: number } | undefined;
-  for (;;) {
-    const page = await subscriberExportPage(db, {
+  const pages = subscriberExportPages(
+    db,
+    {
       accountId: inst.accountId,
       channel: 'email',
       lists: inst.lists,
       subscribedWindow: win.mode === 'snapshot' ? undefined : { from: win.from, to: win.to },
-      after,
-      limit,
       fieldIds,
-    });
+    },
+    opts.pageRows ?? PAGE_ROWS,
+  );
+  for await (const page of pages as AsyncGenerator<SubscriberExportRow[]>) {
     if (wantsGroups)
-      groups = await groupNamesOf(
+      ctx.groups = await groupNamesOf(
         db,
         inst.accountId,
         [...new Set(page.map((r) => r.recipientId))],
         inst.lists,
       );
-    for (const r of page) yield cells.map((c) => c(r));
-    if (page.length < limit) return;
-    const last = page[page.length - 1]!;
-    after = { listId: last.listId, recipientId: last.recipientId };
+    yield toCells(page, cells);
   }
 }
 
@@ -251,7 +267,7 @@ export function rowSource(
   columns: ResolvedColumn[],
   win: ExportWindow,
   opts: SourceOptions = {},
-): AsyncGenerator<string[]> {
+): AsyncGenerator<string[][]> {
   return inst.type === 'subscribers'
     ? subscriberRows(db, inst, columns, win, opts)
     : eventRows(db, inst, columns, win, opts);

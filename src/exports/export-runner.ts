@@ -139,6 +139,8 @@ async function runLocked(
   let temp: string | undefined;
   let rows = 0;
   let unmappableRows = 0;
+  // Closed on every way out: on PostgreSQL an unfinished source holds a cursor and its transaction.
+  let source: AsyncGenerator<string[][]> | undefined;
   try {
     const inst = parseExportInstance(definition, o.instanceId);
     const win = resolveWindow(inst, started, await getExportWatermark(db, inst.id), o.window);
@@ -146,22 +148,26 @@ async function runLocked(
     const columns = resolveColumns(inst.type, inst.columns, inst.fields, inst.headers, fieldNames);
     const policy = rowPolicy(inst.file, () => unmappableRows++);
 
-    // Read the first row before creating any file: an empty window with `emptyFile: skip` writes nothing.
-    const source = rowSource(db, inst, columns, win, o.source);
-    const first = await source.next();
+    // Read the first page before creating any file: an empty window with `emptyFile: skip` writes nothing.
+    source = rowSource(db, inst, columns, win, o.source);
+    const pages = source;
+    const first = await pages.next();
     if (first.done && inst.emptyFile === 'skip') {
       return await finish(o, job, inst, win, { status: 'skipped', rows: 0, unmappableRows: 0, bytes: 0 });
     }
     let sourceError: unknown;
-    async function* data(): AsyncGenerator<string[]> {
+    async function* data(): AsyncGenerator<string[][]> {
       try {
-        if (first.done) return;
-        for (let r: IteratorResult<string[]> = first; !r.done; r = await source.next()) {
-          const row = policy(r.value);
-          if (row === null) continue;
-          rows++;
-          yield row;
-          if (o.onRow) await o.onRow(rows);
+        for (let p: IteratorResult<string[][]> = first; !p.done; p = await pages.next()) {
+          const out: string[][] = [];
+          for (const r of p.value) {
+            const row = policy(r);
+            if (row === null) continue;
+            rows++;
+            out.push(row);
+            if (o.onRow) await o.onRow(rows);
+          }
+          if (out.length > 0) yield out;
         }
       } catch (e) {
         sourceError = e;
@@ -226,6 +232,8 @@ async function runLocked(
       counters_json: JSON.stringify({ rows, unmappableRows }),
     }).catch((e2: unknown) => log.error({ err: e2 }, 'could not record the failed export job'));
     throw err;
+  } finally {
+    await source?.return(undefined).catch(() => undefined);
   }
 }
 

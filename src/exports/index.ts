@@ -4,7 +4,7 @@
  * - `export-instance.ts`: the zod schema of an instance (file properties, window, naming, retention, schedule);
  * - `export-columns.ts`: the column catalogue of each kind and the final layout of an instance;
  * - `export-window.ts`: windows and watermarks; `export-naming.ts`: file names;
- * - `export-rows.ts`: keyset-paged row sources; `csv-encoder.ts` + `zip-stream.ts`: CSV, encodings, compression;
+ * - `export-rows.ts`: row sources (pages of rows); `csv-encoder.ts` + `zip-stream.ts`: CSV, encodings, compression;
  * - `export-destination.ts`: the `ExportDestination` port and the hosted folder;
  * - `export-runner.ts`: `runExport`, one run end to end (invariant 5);
  * - `apply-instances.ts`: `applyExportInstances` for `instances apply` and config provisioning.

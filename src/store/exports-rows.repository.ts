@@ -1,42 +1,107 @@
 /**
- * Read side of the exports (reference §3.4): keyset pages over the events of a window and over the current
- * subscribers. Pages, not one long cursor: a page releases its connection when it is read, so an export of a
- * million rows never holds SQLite's single connection (or a pool slot) for its whole length, and memory stays
- * at one page whatever the size of the result. Both keysets follow an index of migration 0003, so page N costs
- * what page 1 costs.
+ * Read side of the exports (reference §3.4): the events of a window and the current subscribers, as pages of
+ * rows. How a page is read depends on the dialect:
+ *
+ * - PostgreSQL: one query on a server-side cursor (`DECLARE … CURSOR` in a read-only transaction, `FETCH` a
+ *   page at a time). One plan, one snapshot, one sort for the whole export; the transaction holds one pool
+ *   connection and the rest of the pool keeps serving.
+ * - SQLite: keyset pages (each page is a query of its own). better-sqlite3 has one connection, and an open
+ *   cursor would hold it, with every import and tracking write behind it, for the whole export; a page
+ *   releases it when read. Both keysets follow an index of migration 0003, so page N costs what page 1 costs.
+ *
+ * Only the columns (and joins) an export writes are read: a statistics file without `subscriptionDate` never
+ * touches subscriptions.
  */
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, PostgresAdapter, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { Db } from './accounts.js';
-import type { Channel, EventKind } from './tables.js';
+import type { Channel, Database, EventKind } from './tables.js';
 
-/** One event of an export window with what its columns need from recipients, messages and sendings. */
+/** Whether the store behind `db` is PostgreSQL. */
+function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** `f<fieldId>`: an appended recipient field, as the row property that holds it. */
+export type FieldKey = `f${number}`;
+
+/**
+ * One event of an export window. `id`, `kind` and `recordedAt` are always there; the other properties only when
+ * asked for (`EventPageQuery.columns`), and `f<id>` for each field in `fieldIds`.
+ */
 export interface EventExportRow {
   id: number;
   kind: EventKind;
   recordedAt: string;
-  occurredAt: string;
-  listId: number | null;
-  url: string | null;
-  code: string | null;
-  detail: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  recipientId: number;
-  email: string | null;
-  mobile: string | null;
-  erased: boolean;
-  /** Field id → value for the fields asked for. */
-  fields: Record<number, string | null>;
+  occurredAt?: string;
+  listId?: number | null;
+  url?: string | null;
+  code?: string | null;
+  detail?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  recipientId?: number;
+  email?: string | null;
+  mobile?: string | null;
+  /** 1 when the recipient was erased (right to be forgotten), else 0. */
+  erased?: number;
   /** `idNl` / `idSMS`. */
-  messageNumber: number | null;
-  subject: string | null;
+  messageNumber?: number | null;
+  subject?: string | null;
   /** `idInvio`. */
-  sendingNumber: number | null;
+  sendingNumber?: number | null;
   /** When the sending started (or was created), for `sentDate`. */
-  sentAt: string | null;
+  sentAt?: string | null;
   /** Subscription date of the recipient on the event's list and channel (unsubscribers' registration date). */
-  subscribedAt: string | null;
+  subscribedAt?: string | null;
+  [field: FieldKey]: string | null | undefined;
 }
+
+export type EventExportColumn = Exclude<keyof EventExportRow, 'id' | 'kind' | 'recordedAt' | FieldKey>;
+
+/** SQL of each optional column, and the join it needs (`r` = recipients is always joined). */
+const EVENT_COLUMNS: Record<EventExportColumn, { sql: string; join?: 'm' | 'sd' | 'sub' }> = {
+  occurredAt: { sql: 'e.occurred_at' },
+  listId: { sql: 'e.list_id' },
+  url: { sql: 'e.url' },
+  code: { sql: 'e.code' },
+  detail: { sql: 'e.detail' },
+  ip: { sql: 'e.ip' },
+  userAgent: { sql: 'e.user_agent' },
+  recipientId: { sql: 'e.recipient_id' },
+  email: { sql: 'r.email' },
+  mobile: { sql: 'r.mobile' },
+  erased: { sql: 'case when r.erased_at is null then 0 else 1 end' },
+  messageNumber: { sql: 'm.message_number', join: 'm' },
+  subject: { sql: 'm.subject', join: 'm' },
+  sendingNumber: { sql: 'sd.sending_number', join: 'sd' },
+  sentAt: { sql: 'coalesce(sd.started_at, sd.created_at)', join: 'sd' },
+  subscribedAt: { sql: 'sub.subscribed_at', join: 'sub' },
+};
+
+const JOINS = {
+  m: 'left join messages m on m.id = e.message_id',
+  sd: 'left join sendings sd on sd.id = e.sending_id',
+  sub: `left join subscriptions sub
+    on sub.recipient_id = e.recipient_id and sub.list_id = e.list_id and sub.channel = e.channel`,
+} as const;
+
+/** Event columns the PostgreSQL window subquery passes on (what the outer select, joins and order use). */
+const INNER_EVENT_COLUMNS = [
+  'id',
+  'kind',
+  'channel',
+  'recorded_at',
+  'occurred_at',
+  'recipient_id',
+  'message_id',
+  'sending_id',
+  'list_id',
+  'url',
+  'code',
+  'detail',
+  'ip',
+  'user_agent',
+];
 
 export interface EventPageQuery {
   accountId: string;
@@ -47,132 +112,172 @@ export interface EventPageQuery {
   from: string | null;
   /** Window end, exclusive. */
   to: string;
-  /** Keyset cursor: the last row of the previous page. */
-  after?: { recordedAt: string; id: number };
-  limit: number;
+  /** The optional columns to read. */
+  columns: readonly EventExportColumn[];
   fieldIds: readonly number[];
   /** Require an email (email channel) or a mobile number (SMS channel) on the recipient. */
   requireKey: 'email' | 'mobile';
   /**
    * Reference §3.4.2 "latest action per recipient and link": drop an open when the same recipient clicked
    * the same message (and sending) in the window or opened it again later; a click when the same link was
-   * clicked again later; a bounce or a sent row when a later one exists.
+   * clicked again later; a bounce or a sent row when a later one exists. "Later" = greater (occurred_at, id).
    */
   latestOnly: boolean;
 }
 
-type FieldCol = `f${number}`;
-
-function windowBounds(col: string, from: string | null, to: string): Expression<SqlBool> {
+function windowBounds(col: string, from: string | null, to: string): RawBuilder<unknown> {
   return from === null
-    ? sql<SqlBool>`${sql.ref(col)} < ${to}`
-    : sql<SqlBool>`${sql.ref(col)} >= ${from} and ${sql.ref(col)} < ${to}`;
+    ? sql`${sql.ref(col)} < ${to}`
+    : sql`${sql.ref(col)} >= ${from} and ${sql.ref(col)} < ${to}`;
 }
 
-export async function eventExportPage(db: Db, q: EventPageQuery): Promise<EventExportRow[]> {
-  let query = db
-    .selectFrom('events as e')
-    .innerJoin('recipients as r', 'r.id', 'e.recipient_id')
-    .leftJoin('messages as m', 'm.id', 'e.message_id')
-    .leftJoin('sendings as sd', 'sd.id', 'e.sending_id')
-    .leftJoin('subscriptions as sub', (j) =>
-      j
-        .onRef('sub.recipient_id', '=', 'e.recipient_id')
-        .onRef('sub.list_id', '=', 'e.list_id')
-        .onRef('sub.channel', '=', 'e.channel'),
-    )
-    .select([
-      'e.id',
-      'e.kind',
-      'e.recorded_at',
-      'e.occurred_at',
-      'e.list_id',
-      'e.url',
-      'e.code',
-      'e.detail',
-      'e.ip',
-      'e.user_agent',
-      'e.recipient_id',
-      'r.email',
-      'r.mobile',
-      'r.erased_at',
-      'm.message_number',
-      'm.subject',
-      'sd.sending_number',
-      'sd.started_at',
-      'sd.created_at as sending_created_at',
-      'sub.subscribed_at',
-    ])
-    .select(q.fieldIds.map((f) => `r.f${f}` as `r.${FieldCol & 'f1'}`))
-    .where('e.account_id', '=', q.accountId)
-    .where('e.channel', '=', q.channel)
-    .where(windowBounds('e.recorded_at', q.from, q.to))
-    .where('e.kind', 'in', [...q.kinds])
-    .where('e.list_id', 'in', [...q.lists])
-    .where(q.requireKey === 'email' ? 'r.email' : 'r.mobile', 'is not', null);
-  if (q.after) {
-    const { recordedAt, id } = q.after;
-    // `recorded_at >= x` first gives both planners an index range to start from; the OR alone makes SQLite scan.
-    query = query
-      .where('e.recorded_at', '>=', recordedAt)
-      .where((eb) => eb.or([eb('e.recorded_at', '>', recordedAt), eb('e.id', '>', id)]));
+function inList<T>(values: readonly T[]): RawBuilder<unknown> {
+  return sql.join(values.map((v) => sql`${v}`));
+}
+
+/** The statement reading a window's events, ordered by (recorded_at, id), from `after` on at most `limit`. */
+function eventQuery(
+  q: EventPageQuery,
+  pg: boolean,
+  after?: { recordedAt: string; id: number },
+  limit?: number,
+): RawBuilder<EventExportRow> {
+  const cols = [...new Set(q.columns)];
+  const select = [
+    'e.id as "id"',
+    'e.kind as "kind"',
+    'e.recorded_at as "recordedAt"',
+    ...cols.map((c) => `${EVENT_COLUMNS[c].sql} as "${c}"`),
+    ...q.fieldIds.map((f) => `r.f${Number(f)} as "f${Number(f)}"`),
+  ].join(', ');
+  const joins = (['m', 'sd', 'sub'] as const)
+    .filter((j) => cols.some((c) => EVENT_COLUMNS[c].join === j))
+    .map((j) => JOINS[j])
+    .join('\n');
+  const filters = sql`e.account_id = ${q.accountId} and e.channel = ${q.channel}
+    and ${windowBounds('e.recorded_at', q.from, q.to)}
+    and e.kind in (${inList(q.kinds)}) and e.list_id in (${inList(q.lists)})`;
+  const key = sql.raw(q.requireKey === 'email' ? 'r.email' : 'r.mobile');
+  const keyset = after
+    ? // `recorded_at >= x` first gives both planners an index range to start from; the OR alone makes SQLite scan.
+      sql`and e.recorded_at >= ${after.recordedAt}
+        and (e.recorded_at > ${after.recordedAt} or e.id > ${after.id})`
+    : sql``;
+  const tail = sql`order by e.recorded_at, e.id ${limit === undefined ? sql`` : sql`limit ${limit}`}`;
+
+  if (q.latestOnly && pg) {
+    // One pass: number each recipient/message/sending/kind/link group newest first and flag the groups with a
+    // click; PostgreSQL computes both windows over one sort (the click flag's partition is a prefix).
+    // Unsubscribes and events without a message are never superseded (as in the SQLite probe below).
+    const group = 'e.recipient_id, e.message_id, coalesce(e.sending_id, 0)';
+    return sql<EventExportRow>`select ${sql.raw(select)}
+      from (select ${sql.raw(INNER_EVENT_COLUMNS.map((c) => `e.${c}`).join(', '))},
+          row_number() over (partition by ${sql.raw(group)}, e.kind, case when e.kind = 'click' then e.url end
+            order by e.occurred_at desc, e.id desc) as ds_rank,
+          bool_or(e.kind = 'click') over (partition by ${sql.raw(group)}) as ds_clicked
+        from events e where ${filters}) e
+      join recipients r on r.id = e.recipient_id
+      ${sql.raw(joins)}
+      where ${key} is not null ${keyset}
+        and (e.message_id is null or e.kind not in ('open', 'click', 'bounce', 'sent')
+          or (e.ds_rank = 1 and not (e.kind = 'open' and e.ds_clicked)))
+      ${tail}`;
   }
-  if (q.latestOnly) {
-    // A later event of the same recipient, message and sending in the same window supersedes this one.
-    // Plain SQL both dialects run; the probe follows events_recipient_message_ix. No account or channel test:
-    // recipient and message ids already imply both, and naming them lets SQLite pick the window index instead,
-    // which turns each probe into a scan of the whole window.
-    const later = sql`(s.occurred_at > e.occurred_at or (s.occurred_at = e.occurred_at and s.id > e.id))`;
-    query = query.where(
-      sql<SqlBool>`not exists (select 1 from events s
+  // SQLite: a window function here would be recomputed over the whole window for every keyset page; the
+  // probe below follows events_recipient_message_ix and costs a few index steps per event (and measured
+  // cheaper than SQLite's sort-based window functions even in one pass: bench/RESULTS.md "export").
+  // No account or channel test in the probe: recipient and message ids already imply both, and naming them
+  // lets SQLite pick the window index instead, which turns each probe into a scan of the whole window.
+  const later = sql`(s.occurred_at > e.occurred_at or (s.occurred_at = e.occurred_at and s.id > e.id))`;
+  const latest = q.latestOnly
+    ? sql`and not exists (select 1 from events s
         where s.recipient_id = e.recipient_id and s.message_id = e.message_id
           and coalesce(s.sending_id, 0) = coalesce(e.sending_id, 0)
           and ${windowBounds('s.recorded_at', q.from, q.to)}
           and ((e.kind = 'open' and (s.kind = 'click' or (s.kind = 'open' and ${later})))
             or (e.kind = 'click' and s.kind = 'click' and s.url = e.url and ${later})
-            or (e.kind in ('bounce', 'sent') and s.kind = e.kind and ${later})))`,
-    );
-  }
-  const rows = await query.orderBy('e.recorded_at').orderBy('e.id').limit(q.limit).execute();
-  return rows.map((r) => {
-    const raw = r as unknown as Record<string, string | null>;
-    const fields: Record<number, string | null> = {};
-    for (const f of q.fieldIds) fields[f] = raw[`f${f}`] ?? null;
-    return {
-      id: r.id,
-      kind: r.kind,
-      recordedAt: r.recorded_at,
-      occurredAt: r.occurred_at,
-      listId: r.list_id,
-      url: r.url,
-      code: r.code,
-      detail: r.detail,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      // Inner join on recipients: never null here.
-      recipientId: r.recipient_id!,
-      email: r.email,
-      mobile: r.mobile,
-      erased: r.erased_at !== null,
-      fields,
-      messageNumber: r.message_number,
-      subject: r.subject,
-      sendingNumber: r.sending_number,
-      sentAt: r.started_at ?? r.sending_created_at,
-      subscribedAt: r.subscribed_at,
-    };
-  });
+            or (e.kind in ('bounce', 'sent') and s.kind = e.kind and ${later})))`
+    : sql``;
+  return sql<EventExportRow>`select ${sql.raw(select)}
+    from events e
+    join recipients r on r.id = e.recipient_id
+    ${sql.raw(joins)}
+    where ${filters} and ${key} is not null ${keyset} ${latest}
+    ${tail}`;
 }
 
-/** One current subscription of the subscribers export. */
+/** A window's events, page by page, in (recorded_at, id) order. */
+export function eventExportPages(
+  db: Db,
+  q: EventPageQuery,
+  pageRows: number,
+): AsyncGenerator<EventExportRow[]> {
+  return isPostgres(db)
+    ? cursorPages(db, eventQuery(q, true), pageRows)
+    : keysetPages(db, pageRows, (after: { recordedAt: string; id: number } | undefined) =>
+        eventQuery(q, false, after, pageRows),
+      );
+}
+
+/** SQLite: one query per page, each starting after the last row of the previous one (its keyset). */
+async function* keysetPages<R, K>(
+  db: Db,
+  pageRows: number,
+  page: (after: K | undefined) => RawBuilder<R & K>,
+): AsyncGenerator<R[]> {
+  let after: K | undefined;
+  for (;;) {
+    const { rows } = await page(after).execute(db);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageRows) return;
+    after = rows[rows.length - 1]!;
+  }
+}
+
+let cursorSeq = 0;
+
+/**
+ * Pages of a PostgreSQL query through a server-side cursor in a read-only transaction (or inside the caller's
+ * transaction). The next FETCH is sent before a page is handed over, so the server reads page N+1 while the
+ * export writes page N. The cursor closes when the consumer stops early too: the generator's `finally` runs on
+ * `return()`, which the export runner calls on every exit.
+ */
+async function* cursorPages<R>(db: Db, query: Expression<unknown>, pageRows: number): AsyncGenerator<R[]> {
+  const own = db.isTransaction
+    ? undefined
+    : await (db as Kysely<Database>).startTransaction().setAccessMode('read only').execute();
+  const trx: Db = own ?? db;
+  const name = sql.raw(`ds_export_${++cursorSeq}`);
+  const fetch = () => sql<R>`fetch forward ${sql.raw(String(pageRows))} from ${name}`.execute(trx);
+  let next: Promise<{ rows: R[] }> | undefined;
+  try {
+    await sql`declare ${name} no scroll cursor for ${query}`.execute(trx);
+    next = fetch();
+    for (;;) {
+      const page: { rows: R[] } = await next;
+      const rows = page.rows;
+      next = rows.length < pageRows ? undefined : fetch();
+      if (rows.length > 0) yield rows;
+      if (!next) return;
+    }
+  } finally {
+    // A FETCH still in flight when the consumer stopped: let it end before the transaction does.
+    await next?.catch(() => undefined);
+    if (own) await own.rollback().execute();
+    else await sql`close ${name}`.execute(trx);
+  }
+}
+
+/** One current subscription of the subscribers export (same property names as `EventExportRow`). */
 export interface SubscriberExportRow {
   recipientId: number;
   listId: number;
   email: string | null;
   mobile: string | null;
-  erased: boolean;
+  /** 1 when the recipient was erased, else 0. */
+  erased: number;
   subscribedAt: string | null;
-  fields: Record<number, string | null>;
+  [field: FieldKey]: string | null | undefined;
 }
 
 export interface SubscriberPageQuery {
@@ -181,45 +286,49 @@ export interface SubscriberPageQuery {
   lists: readonly number[];
   /** Only subscriptions completed in [from, to) (new subscribers); omitted for a snapshot. */
   subscribedWindow?: { from: string | null; to: string };
-  after?: { listId: number; recipientId: number };
-  limit: number;
   fieldIds: readonly number[];
 }
 
-export async function subscriberExportPage(db: Db, q: SubscriberPageQuery): Promise<SubscriberExportRow[]> {
-  let query = db
-    .selectFrom('subscriptions as s')
-    .innerJoin('recipients as r', 'r.id', 's.recipient_id')
-    .select(['s.recipient_id', 's.list_id', 's.subscribed_at', 'r.email', 'r.mobile', 'r.erased_at'])
-    .select(q.fieldIds.map((f) => `r.f${f}` as `r.${FieldCol & 'f1'}`))
-    .where('s.account_id', '=', q.accountId)
-    .where('s.channel', '=', q.channel)
-    .where('s.status', '=', 'subscribed')
-    .where('s.list_id', 'in', [...q.lists])
-    .where(q.channel === 'email' ? 'r.email' : 'r.mobile', 'is not', null);
-  if (q.subscribedWindow)
-    query = query.where(windowBounds('s.subscribed_at', q.subscribedWindow.from, q.subscribedWindow.to));
-  if (q.after) {
-    const { listId, recipientId } = q.after;
-    query = query
-      .where('s.list_id', '>=', listId)
-      .where((eb) => eb.or([eb('s.list_id', '>', listId), eb('s.recipient_id', '>', recipientId)]));
+/**
+ * The subscriptions of `q`, by list and recipient; with `page`, one list's from a recipient on (SQLite's keyset:
+ * `list_id = ? and recipient_id > ?` is a plain range of subscriptions_export_ix whatever the planner's
+ * statistics say, where a keyset over a list of lists made SQLite, after ANALYZE, scan and sort a whole list
+ * per page).
+ */
+function subscriberQuery(
+  q: SubscriberPageQuery,
+  page?: { listId: number; after: { recipientId: number } | undefined; limit: number },
+): RawBuilder<SubscriberExportRow> {
+  const fields = q.fieldIds.map((f) => `, r.f${Number(f)} as "f${Number(f)}"`).join('');
+  const win = q.subscribedWindow
+    ? sql`and ${windowBounds('s.subscribed_at', q.subscribedWindow.from, q.subscribedWindow.to)}`
+    : sql``;
+  const lists = page
+    ? sql`s.list_id = ${page.listId} ${page.after ? sql`and s.recipient_id > ${page.after.recipientId}` : sql``}`
+    : sql`s.list_id in (${inList(q.lists)})`;
+  return sql<SubscriberExportRow>`select s.recipient_id as "recipientId", s.list_id as "listId",
+      s.subscribed_at as "subscribedAt", r.email as "email", r.mobile as "mobile",
+      case when r.erased_at is null then 0 else 1 end as "erased"${sql.raw(fields)}
+    from subscriptions s join recipients r on r.id = s.recipient_id
+    where s.account_id = ${q.accountId} and s.channel = ${q.channel} and s.status = 'subscribed'
+      and ${lists} and ${sql.raw(q.channel === 'email' ? 'r.email' : 'r.mobile')} is not null ${win}
+    order by s.list_id, s.recipient_id ${page ? sql`limit ${page.limit}` : sql``}`;
+}
+
+/** Current subscriptions of some lists (or those completed in a window), page by page, by list and recipient. */
+export async function* subscriberExportPages(
+  db: Db,
+  q: SubscriberPageQuery,
+  pageRows: number,
+): AsyncGenerator<SubscriberExportRow[]> {
+  if (isPostgres(db)) {
+    yield* cursorPages<SubscriberExportRow>(db, subscriberQuery(q), pageRows);
+    return;
   }
-  const rows = await query.orderBy('s.list_id').orderBy('s.recipient_id').limit(q.limit).execute();
-  return rows.map((r) => {
-    const raw = r as unknown as Record<string, string | null>;
-    const fields: Record<number, string | null> = {};
-    for (const f of q.fieldIds) fields[f] = raw[`f${f}`] ?? null;
-    return {
-      recipientId: r.recipient_id,
-      listId: r.list_id,
-      email: r.email,
-      mobile: r.mobile,
-      erased: r.erased_at !== null,
-      subscribedAt: r.subscribed_at,
-      fields,
-    };
-  });
+  for (const listId of [...new Set(q.lists)].sort((a, b) => a - b))
+    yield* keysetPages(db, pageRows, (after: { recipientId: number } | undefined) =>
+      subscriberQuery(q, { listId, after, limit: pageRows }),
+    );
 }
 
 /** Group names of some recipients in some lists: `${recipientId}:${listId}` → names in name order. */

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runExport } from '../../src/exports/index.js';
 import { runSftp, startHarness, type Harness } from '../sftp/sftp-harness.js';
 import { DIALECTS, freshStore, type TestStore } from '../helpers/store.js';
-import { addUnsubscriptions, buildDataSet, envFor, logger, type Env } from './export-fixtures.js';
+import { addUnsubscriptions, buildDataSet, envFor, exportSuite, logger } from './export-fixtures.js';
 
 const EXPECTED =
   'email;idList;optout_type\r\n' +
@@ -20,28 +20,19 @@ const EXPECTED =
   'carl@example.com;2;4\r\n';
 
 describe.each(DIALECTS)('export delivery (%s)', (dialect) => {
-  let store: TestStore;
-  let env: Env;
-  beforeEach(async () => {
-    store = await freshStore(dialect);
-    env = envFor(store);
-    await addUnsubscriptions(store.db, await buildDataSet(store.db));
-  });
-  afterEach(async () => {
-    await store.cleanup();
-  });
+  const t = exportSuite(dialect, addUnsubscriptions);
 
   it('gzip appends .gz; zip holds one CSV entry readable by unzip', async () => {
     const base = { type: 'unsubscribers' as const, lists: [1, 2], columns: ['listId', 'optoutType'] };
-    await env.define({ id: 'gz', ...base, file: { compression: 'gzip' } });
-    await env.define({ id: 'zp', ...base, file: { compression: 'zip' } });
-    const gz = await env.run('gz');
+    await t.env.define({ id: 'gz', ...base, file: { compression: 'gzip' } });
+    await t.env.define({ id: 'zp', ...base, file: { compression: 'zip' } });
+    const gz = await t.env.run('gz');
     expect(gz.file).toBe('unsubscribers_1-2_20260311050000.csv.gz');
-    expect(zlib.gunzipSync(await env.read(gz.file!)).toString('utf8')).toBe(EXPECTED);
-    env.clock.advance(1000);
-    const zp = await env.run('zp');
+    expect(zlib.gunzipSync(await t.env.read(gz.file!)).toString('utf8')).toBe(EXPECTED);
+    t.env.clock.advance(1000);
+    const zp = await t.env.run('zp');
     expect(zp.file).toBe('unsubscribers_1-2_20260311050001.zip');
-    const zipPath = path.join(env.exportDir, zp.file!);
+    const zipPath = path.join(t.env.exportDir, zp.file!);
     const { stdout: listing } = await promisify(execFile)('unzip', ['-l', zipPath]);
     expect(listing).toContain('unsubscribers_1-2_20260311050001.csv');
     const { stdout } = await promisify(execFile)('unzip', ['-p', zipPath], { encoding: 'buffer' });

@@ -24,7 +24,8 @@ import {
   type ExportInstanceInput,
   type RunExportOptions,
 } from '../../src/exports/index.js';
-import type { TestStore } from '../helpers/store.js';
+import { afterEach, beforeEach } from 'vitest';
+import { freshStore, type DialectName, type TestStore } from '../helpers/store.js';
 
 export const logger = pino({ level: process.env.DS_TEST_LOG ?? 'silent' });
 
@@ -111,44 +112,35 @@ export async function buildDataSet(db: Db): Promise<DataSet> {
   const carl = await up('carl@example.com', '3334445555', 'Carl', 'Torino');
   await upsertRecipient(db, { accountId: 'acme', email: 'carl@example.com', listId: 2 }, at);
 
-  const msg = await db
-    .insertInto('messages')
-    .values({
-      account_id: 'acme',
-      message_number: 161,
-      channel: 'email',
-      list_id: 1,
-      subject: 'Spring sale',
-      html: null,
-      text: null,
-      sender_email: null,
-      sender_name: null,
-      reply_to: null,
-      attachments_json: null,
-      campaign_code: null,
-      created_at: T.sent,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const sms = await db
-    .insertInto('messages')
-    .values({
-      account_id: 'acme',
-      message_number: 7,
-      channel: 'sms',
-      list_id: 1,
-      subject: null,
-      html: null,
-      text: 'Hi',
-      sender_email: null,
-      sender_name: null,
-      reply_to: null,
-      attachments_json: null,
-      campaign_code: null,
-      created_at: T.sent,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const message = async (
+    number: number,
+    channel: 'email' | 'sms',
+    subject: string | null,
+    text: string | null,
+  ) =>
+    (
+      await db
+        .insertInto('messages')
+        .values({
+          account_id: 'acme',
+          message_number: number,
+          channel,
+          list_id: 1,
+          subject,
+          html: null,
+          text,
+          sender_email: null,
+          sender_name: null,
+          reply_to: null,
+          attachments_json: null,
+          campaign_code: null,
+          created_at: T.sent,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+  const msg = { id: await message(161, 'email', 'Spring sale', null) };
+  const sms = { id: await message(7, 'sms', null, 'Hi') };
   const sending = async (number: number, messageId: number) =>
     (
       await db
@@ -178,46 +170,42 @@ export async function buildDataSet(db: Db): Promise<DataSet> {
   };
 }
 
+/** Sets one recipient's email subscription on a list (an admin action of the store). */
+export async function setEmailStatus(
+  db: Db,
+  recipientId: number,
+  s: {
+    listId?: number;
+    status: 'subscribed' | 'unsubscribed';
+    optoutType?: string;
+    optoutMessageId?: number;
+  },
+  at: string | number,
+): Promise<void> {
+  await setSubscriptionStatus(
+    db,
+    { accountId: 'acme', recipientId, listId: s.listId ?? 1, channel: 'email', ...s },
+    new Date(at),
+  );
+}
+
+/** The id of a recipient of the data set by email address. */
+export async function recipientIdOf(db: Db, email: string): Promise<number> {
+  return (await db.selectFrom('recipients').select('id').where('email', '=', email).executeTakeFirstOrThrow())
+    .id;
+}
+
 /** Unsubscriptions: Anna by an admin (`01`), Bob by the message's link (`2`), Carl from list 2 (`4`). */
 export async function addUnsubscriptions(db: Db, d: DataSet): Promise<void> {
-  const at = new Date(T.unsub);
-  await setSubscriptionStatus(
+  const at = Date.parse(T.unsub);
+  await setEmailStatus(db, d.ids.anna, { status: 'unsubscribed', optoutType: '01' }, at);
+  await setEmailStatus(
     db,
-    {
-      accountId: 'acme',
-      recipientId: d.ids.anna,
-      listId: 1,
-      channel: 'email',
-      status: 'unsubscribed',
-      optoutType: '01',
-    },
-    at,
+    d.ids.bob,
+    { status: 'unsubscribed', optoutType: '2', optoutMessageId: d.messageId },
+    at + 60_000,
   );
-  await setSubscriptionStatus(
-    db,
-    {
-      accountId: 'acme',
-      recipientId: d.ids.bob,
-      listId: 1,
-      channel: 'email',
-      status: 'unsubscribed',
-      optoutType: '2',
-      optoutMessageId: d.messageId,
-    },
-    new Date(Date.parse(T.unsub) + 60_000),
-  );
-  await setSubscriptionStatus(
-    db,
-    {
-      accountId: 'acme',
-      recipientId: d.ids.carl,
-      listId: 2,
-      channel: 'email',
-      status: 'unsubscribed',
-      optoutType: '4',
-    },
-    new Date(Date.parse(T.unsub) + 120_000),
-  );
+  await setEmailStatus(db, d.ids.carl, { listId: 2, status: 'unsubscribed', optoutType: '4' }, at + 120_000);
 }
 
 /** Engagement of §3.4.2's examples: Anna opens then clicks one link; Bob opens only; Zoë clicks three links. */
@@ -331,4 +319,25 @@ export function envFor(store: TestStore): Env {
       }
     },
   };
+}
+
+/**
+ * The per-test set-up of the export suites: a fresh store of the dialect, the data set plus `seeds`, and the
+ * environment; cleaned up after each test. The returned object is filled before each test.
+ */
+export function exportSuite(
+  dialect: DialectName,
+  ...seeds: ((db: Db, d: DataSet) => Promise<void>)[]
+): { store: TestStore; env: Env; d: DataSet } {
+  const t = {} as { store: TestStore; env: Env; d: DataSet };
+  beforeEach(async () => {
+    t.store = await freshStore(dialect);
+    t.env = envFor(t.store);
+    t.d = await buildDataSet(t.store.db);
+    for (const seed of seeds) await seed(t.store.db, t.d);
+  });
+  afterEach(async () => {
+    await t.store.cleanup();
+  });
+  return t;
 }

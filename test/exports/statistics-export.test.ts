@@ -3,9 +3,9 @@
  * exact files, byte for byte.
  */
 import iconv from 'iconv-lite';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshStore, type TestStore } from '../helpers/store.js';
-import { addStatistics, addUnsubscriptions, buildDataSet, envFor, type Env } from './export-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/store.js';
+import { addStatistics, addUnsubscriptions, exportSuite } from './export-fixtures.js';
 
 const HEADER = 'idList;idInvio;idNl;email;subject;statusType;details;statusChange;sentDate';
 const ROWS = [
@@ -18,27 +18,16 @@ const ROWS = [
 ];
 
 describe.each(DIALECTS)('statistics export (%s)', (dialect) => {
-  let store: TestStore;
-  let env: Env;
-  beforeEach(async () => {
-    store = await freshStore(dialect);
-    env = envFor(store);
-    const d = await buildDataSet(store.db);
-    await addStatistics(store.db, d);
-    await addUnsubscriptions(store.db, d);
-  });
-  afterEach(async () => {
-    await store.cleanup();
-  });
+  const t = exportSuite(dialect, addStatistics, addUnsubscriptions);
 
   it('one row per latest action: open+click → CLK, two opens → one OPN, three links → three CLK, bounce → NCO', async () => {
-    await env.define({ id: 'stats', type: 'statistics' });
-    const r = await env.run('stats');
-    expect((await env.read(r.file!)).toString('utf8')).toBe([HEADER, ...ROWS].join('\r\n') + '\r\n');
+    await t.env.define({ id: 'stats', type: 'statistics' });
+    const r = await t.env.run('stats');
+    expect((await t.env.read(r.file!)).toString('utf8')).toBe([HEADER, ...ROWS].join('\r\n') + '\r\n');
   });
 
   it('"," separator in windows-1252: the URL holding a comma is qualified; includeSent adds SNT rows; ip and user agent on demand', async () => {
-    await env.define({
+    await t.env.define({
       id: 'stats',
       type: 'statistics',
       includeSent: true,
@@ -46,7 +35,7 @@ describe.each(DIALECTS)('statistics export (%s)', (dialect) => {
       headers: { ip: 'IP', userAgent: 'User Agent' },
       file: { separator: ',', encoding: 'windows-1252', dateFormat: 'DD/MM/YYYY hh:mm:ss' },
     });
-    const r = await env.run('stats');
+    const r = await t.env.run('stats');
     const expected =
       [
         'idList,subject,email,statusType,details,statusChange,IP,User Agent',
@@ -61,14 +50,14 @@ describe.each(DIALECTS)('statistics export (%s)', (dialect) => {
         '1,Spring sale,zoe@example.com,CLK,https://shop.example/c,10/03/2026 10:32:00,,',
         '1,Spring sale,zoe@example.com,CLK,https://shop.example/a,10/03/2026 10:40:00,,',
       ].join('\r\n') + '\r\n';
-    expect((await env.read(r.file!)).equals(iconv.encode(expected, 'windows-1252'))).toBe(true);
+    expect((await t.env.read(r.file!)).equals(iconv.encode(expected, 'windows-1252'))).toBe(true);
   });
 
   it('the combined file (§3.4.5) merges unsubscriptions (UNS) and statistics in time order, email first', async () => {
-    await env.define({ id: 'both', type: 'unsubscribers+statistics', file: { separator: '|' } });
-    const r = await env.run('both');
+    await t.env.define({ id: 'both', type: 'unsubscribers+statistics', file: { separator: '|' } });
+    const r = await t.env.run('both');
     expect(r.file).toBe('unsubscribers-statistics_1_20260311050000.csv');
-    expect((await env.read(r.file!)).toString('utf8')).toBe(
+    expect((await t.env.read(r.file!)).toString('utf8')).toBe(
       [
         'email|idList|idInvio|idNl|subject|statusType|details|statusChange|sentDate|optout_type',
         'carl@example.com|1|1|161|Spring sale|NCO|5.1.1|20260310T080100|20260310T080000|',
