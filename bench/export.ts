@@ -9,6 +9,10 @@
  * Prints rows/s, peak RSS of each step, the ratio datasync / raw and the load average seen.
  *
  *   node --import tsx bench/export.ts [--scale 1] [--dialects sqlite,postgres] [--repeat 3]
+ *     [--exports subscribers,statistics] [--keep] [--reuse SCHEMA]
+ *
+ * `--exports` picks the exports measured. PostgreSQL only: `--keep` leaves the seeded schema in place (its name is
+ * printed) and `--reuse SCHEMA` measures against such a schema without seeding again (same `--scale` expected).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +39,9 @@ const N = Math.round(Number(arg('subscribers', '1000000')) * scale);
 const E = Math.round(Number(arg('events', '5000000')) * scale);
 const dialects = arg('dialects', process.env.DATABASE_URL ? 'sqlite,postgres' : 'sqlite').split(',');
 const repeat = Number(arg('repeat', '3'));
+const exportsToRun = arg('exports', 'subscribers,statistics').split(',') as ('subscribers' | 'statistics')[];
+const keep = process.argv.includes('--keep');
+const reuse = arg('reuse', '');
 const logger = pino({ level: 'warn' });
 
 /** Peak RSS while `fn` runs (sampled every 20 ms), in MB. */
@@ -236,7 +243,7 @@ const load = () =>
 
 async function benchDialect(dialect: string): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-bench-export-'));
-  const schema = `bench_export_${process.pid}`;
+  const schema = reuse || `bench_export_${process.pid}`;
   const file = path.join(dir, 'bench.db');
   const store =
     dialect === 'postgres'
@@ -244,8 +251,11 @@ async function benchDialect(dialect: string): Promise<string[]> {
       : await openStore({ database: `sqlite:${file}` });
   const table: string[] = [];
   try {
-    const seeded = await measure(() => seed(store));
-    console.log(`\n[${dialect}] seeded ${N} subscribers, ${E} events in ${seeded.seconds.toFixed(1)} s`);
+    if (reuse && dialect === 'postgres') console.log(`\n[${dialect}] reusing schema ${schema}`);
+    else {
+      const seeded = await measure(() => seed(store));
+      console.log(`\n[${dialect}] seeded ${N} subscribers, ${E} events in ${seeded.seconds.toFixed(1)} s`);
+    }
     await applyExportInstances(store, [
       {
         id: EXPORTS.subscribers.instance,
@@ -264,7 +274,7 @@ async function benchDialect(dialect: string): Promise<string[]> {
     ]);
     if (dialect === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(store.db);
     const where = dialect === 'postgres' ? schema : file;
-    for (const label of ['subscribers', 'statistics'] as const) {
+    for (const label of exportsToRun) {
       const raw: Step[] = [];
       const ds: Step[] = [];
       const loads: string[] = [];
@@ -292,7 +302,8 @@ async function benchDialect(dialect: string): Promise<string[]> {
     }
   } finally {
     await store.close();
-    if (dialect === 'postgres') {
+    if (dialect === 'postgres' && (keep || reuse)) console.log(`[${dialect}] schema ${schema} kept`);
+    else if (dialect === 'postgres') {
       const p = spawn('psql', [process.env.DATABASE_URL!, '-qc', `drop schema ${schema} cascade`], {
         stdio: 'ignore',
       });

@@ -1,6 +1,6 @@
 /**
  * One measured step of bench/import.ts, run in its own process (peak RSS is the step's own). Prints one JSON
- * line `{ rows, ms, rssMb }`. Steps: raw-sqlite, raw-postgres, ds-sqlite, ds-postgres; args: TARGET FILE reset|keep.
+ * line `{ rows, ms, cpuMs, rssMb }`. Steps: raw-sqlite, raw-postgres, ds-sqlite, ds-postgres; args: TARGET FILE reset|keep.
  * TARGET is a SQLite file, or `postgres://…#schema`.
  */
 import fs from 'node:fs';
@@ -53,6 +53,7 @@ async function rawSqlite(): Promise<number> {
   await store.close();
   const db = new SqliteDatabase(target);
   started = Date.now();
+  cpuAtStart = process.cpuUsage();
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
@@ -95,6 +96,7 @@ async function rawPostgres(): Promise<number> {
   const c = new pg.Client({ connectionString: url, options: `-c search_path="${schema}"` });
   await c.connect();
   started = Date.now();
+  cpuAtStart = process.cpuUsage();
   await c.query(
     'create temp table stage (email text, mobile text, f1 text, f2 text, f3 text, f4 text, f5 text, f6 text, f7 text, f8 text)',
   );
@@ -138,6 +140,7 @@ async function datasync(): Promise<number> {
   const store = await open();
   await seed(store);
   started = Date.now();
+  cpuAtStart = process.cpuUsage();
   const s = await importFile(store, { file, instanceId: 'bench' });
   await store.close();
   if (s.status !== 'succeeded') throw new Error(`import ${s.status}: ${JSON.stringify(s.error)}`);
@@ -146,6 +149,8 @@ async function datasync(): Promise<number> {
 
 /** Set when the measured part starts (after opening, migrating and seeding). */
 let started = Date.now();
+/** CPU time of this process from the same point: less sensitive than wall time to a shared machine's load. */
+let cpuAtStart = process.cpuUsage();
 const rows = step.startsWith('raw-sqlite')
   ? await rawSqlite()
   : step.startsWith('raw-postgres')
@@ -153,4 +158,12 @@ const rows = step.startsWith('raw-sqlite')
     : await datasync();
 const ms = Date.now() - started;
 peak = Math.max(peak, process.memoryUsage.rss());
-console.log(JSON.stringify({ rows, ms, rssMb: Math.round(peak / 1e6) }));
+const cpu = process.cpuUsage(cpuAtStart);
+console.log(
+  JSON.stringify({
+    rows,
+    ms,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    rssMb: Math.round(peak / 1e6),
+  }),
+);

@@ -6,9 +6,9 @@
  *       10k-row transactions; PostgreSQL: 10k-row chunks bulk-loaded into a temp table (`unnest` of arrays, the
  *       driver-only stand-in for COPY) then `INSERT … ON CONFLICT` into recipients and subscriptions;
  *   (b) datasync's import of the same file through the import engine, fresh, and again as all-updates.
- * Prints rows/s, peak RSS and the ratio datasync/raw.
+ * Prints rows/s, peak RSS, the ratio datasync/raw, and each step's CPU time.
  *
- *   node --import tsx bench/import.ts [--rows 1000000] [--only sqlite|postgres]
+ *   node --import tsx bench/import.ts [--rows 1000000] [--only sqlite|postgres] [--ds-fresh-only]
  * PostgreSQL runs when DATABASE_URL is set. Each measured step runs in its own child process so that peak RSS is
  * the step's own.
  */
@@ -42,31 +42,62 @@ export function generateFile(file: string, rows: number, variant: number): void 
 interface StepResult {
   rows: number;
   ms: number;
+  cpuMs: number;
   rssMb: number;
 }
 
+/**
+ * The steps run as one esbuild bundle under plain `node`, raw and datasync alike: under `--import tsx` each child
+ * carried ~150 MB of loader (esbuild service, source maps) in its peak RSS, which measured the loader, not the
+ * import. Dependencies stay external; the bundle sits under node_modules/ so they resolve as usual.
+ */
+async function bundleSteps(): Promise<string> {
+  const { build } = await import('esbuild');
+  const out = path.resolve(import.meta.dirname, '../node_modules/.cache/datasync-bench/import.steps.mjs');
+  await build({
+    entryPoints: [path.resolve(import.meta.dirname, 'import.steps.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: out,
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+let stepsBundle = '';
+
 function runStep(step: string, extra: string[]): StepResult {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.resolve(import.meta.dirname, 'import.steps.ts'), step, ...extra],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    },
-  );
+  const r = spawnSync(process.execPath, [stepsBundle, step, ...extra], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`${step} failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as StepResult;
 }
 
+function dropSchemas(db: string, targets: string[]): void {
+  if (db !== 'postgres') return;
+  for (const t of targets) {
+    const [url, schema] = t.split('#');
+    execFileSync('psql', [url!, '-qc', `drop schema if exists "${schema}" cascade`]);
+  }
+}
+
 async function main(): Promise<void> {
   const rows = Number(opt('rows', '1000000'));
   const only = opt('only', '');
+  // `--ds-fresh-only`: just datasync's fresh import (the 5M-row flat-memory check).
+  const dsFreshOnly = args.includes('--ds-fresh-only');
+  stepsBundle = await bundleSteps();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-bench-import-'));
   const fresh = path.join(dir, 'fresh.csv');
   const updates = path.join(dir, 'updates.csv');
   generateFile(fresh, rows, 1);
-  generateFile(updates, rows, 2);
+  if (!dsFreshOnly) generateFile(updates, rows, 2);
   const mb = (fs.statSync(fresh).size / 1e6).toFixed(0);
   console.log(
     `## import — ${rows.toLocaleString('en')} rows (${mb} MB), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
@@ -81,13 +112,24 @@ async function main(): Promise<void> {
   for (const db of dbs) {
     const target =
       db === 'sqlite' ? path.join(dir, 'raw.db') : `${process.env.DATABASE_URL}#bench_raw_${process.pid}`;
-    const rawFresh = runStep(`raw-${db}`, [target, fresh, 'reset']);
-    const rawUpd = runStep(`raw-${db}`, [target, updates, 'keep']);
     const dsTarget =
       db === 'sqlite' ? path.join(dir, 'ds.db') : `${process.env.DATABASE_URL}#bench_ds_${process.pid}`;
+    if (dsFreshOnly) {
+      const ds = runStep(`ds-${db}`, [dsTarget, fresh, 'reset']);
+      console.log(
+        `| ${db} | datasync | ${Math.round((ds.rows * 1000) / ds.ms)} | — | ${ds.rssMb} / — | (${ds.cpuMs} ms CPU) |`,
+      );
+      summary.push(`${db}: datasync fresh only; peak RSS ${ds.rssMb} MB`);
+      dropSchemas(db, [dsTarget]);
+      continue;
+    }
+    const rawFresh = runStep(`raw-${db}`, [target, fresh, 'reset']);
+    const rawUpd = runStep(`raw-${db}`, [target, updates, 'keep']);
     const dsFresh = runStep(`ds-${db}`, [dsTarget, fresh, 'reset']);
     const dsUpd = runStep(`ds-${db}`, [dsTarget, updates, 'keep']);
     const rate = (s: StepResult) => Math.round((s.rows * 1000) / s.ms);
+    // CPU-time ratio: raw CPU / datasync CPU over the same rows (on PostgreSQL the client's share only).
+    const cpuRatio = (raw: StepResult, ds: StepResult) => (raw.cpuMs / ds.cpuMs).toFixed(2);
     console.log(
       `| ${db} | raw limit | ${rate(rawFresh)} | ${rate(rawUpd)} | ${rawFresh.rssMb} / ${rawUpd.rssMb} |`,
     );
@@ -95,14 +137,9 @@ async function main(): Promise<void> {
       `| ${db} | datasync | ${rate(dsFresh)} | ${rate(dsUpd)} | ${dsFresh.rssMb} / ${dsUpd.rssMb} |`,
     );
     summary.push(
-      `${db}: ratio datasync/raw fresh ${(rate(dsFresh) / rate(rawFresh)).toFixed(2)}, updates ${(rate(dsUpd) / rate(rawUpd)).toFixed(2)}; peak RSS ${Math.max(dsFresh.rssMb, dsUpd.rssMb)} MB`,
+      `${db}: ratio datasync/raw fresh ${(rate(dsFresh) / rate(rawFresh)).toFixed(2)}, updates ${(rate(dsUpd) / rate(rawUpd)).toFixed(2)}; peak RSS ${Math.max(dsFresh.rssMb, dsUpd.rssMb)} MB; client CPU ms raw/datasync fresh ${rawFresh.cpuMs}/${dsFresh.cpuMs} (${cpuRatio(rawFresh, dsFresh)}), updates ${rawUpd.cpuMs}/${dsUpd.cpuMs} (${cpuRatio(rawUpd, dsUpd)})`,
     );
-    if (db === 'postgres') {
-      for (const t of [target, dsTarget]) {
-        const [url, schema] = t.split('#');
-        execFileSync('psql', [url!, '-qc', `drop schema if exists "${schema}" cascade`]);
-      }
-    }
+    dropSchemas(db, [target, dsTarget]);
   }
   console.log('');
   for (const s of summary) console.log(`- ${s}`);

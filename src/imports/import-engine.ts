@@ -12,37 +12,28 @@
  * A full import then runs its missing rule over the list(s), also checkpointed.
  */
 import type { Clock } from '../clock.js';
-import { DatasyncError, ImportFileError } from '../errors.js';
+import { ImportFileError } from '../errors.js';
+import { saveImportCheckpoint } from '../store/import-batch.repository.js';
+import type { Store } from '../store/index.js';
 import {
-  addImportedGroupMembers,
-  countListSubscribers,
-  findGroupMemberships,
-  findRecipientsByKeys,
-  findSubscriptionStates,
-  insertImportEvents,
-  insertImportedRecipients,
-  pageGroupMembers,
-  pageListSubscribers,
-  removeImportedGroupMembers,
-  saveImportCheckpoint,
-  unsubscribeMissing,
-  updateImportedRecipients,
-  upsertImportedSubscriptions,
-} from '../store/import-batch.repository.js';
-import type { Channel, Db, Store } from '../store/index.js';
-import { IMPORT_OPTOUT_TYPE, planBatch, type RecState } from './batch-planner.js';
+  createBatchApplier,
+  newPassState,
+  planRejectProblem,
+  type PassState,
+  type ProtectKey,
+} from './batch-apply.js';
+import type { BatchPlan } from './batch-planner.js';
 import { buildColumnPlan, type ColumnPlan } from './column-mapping.js';
 import { openRecords, type FileScan } from './csv-source.js';
 import type { AccountContext } from './import-context.js';
 import { addCounters, emptyCounters, type ImportCounters, type RowRejection } from './import-counters.js';
 import type { ImportInstance } from './import-instance.js';
-import { IdBitset, KeySet } from './key-set.js';
+import { applyMissingRule, checkFullGuard } from './import-missing.js';
 import type { RejectedCsvWriter } from './result-files.js';
 import { createRowValidator, type ImportRow, type RowProblem } from './row-validator.js';
 
 /** Rejections kept in the checkpoint and the result file (the rejected CSV has them all). */
 export const REJECTED_SAMPLE_SIZE = 100;
-const MISSING_PAGE = 2000;
 
 export interface ImportCheckpoint {
   v: 1;
@@ -97,28 +88,35 @@ interface Pending {
   problem: RowProblem | { code: string; reason: string; malformed?: boolean };
 }
 
-interface PassState {
-  keys: KeySet;
-  seen: Map<number, IdBitset>;
-  protect: IdBitset;
-  listsSeen: Set<number>;
-}
-
-function newPassState(): PassState {
-  return { keys: new KeySet(), seen: new Map(), protect: new IdBitset(), listsSeen: new Set() };
+function freshCheckpoint(): ImportCheckpoint {
+  return {
+    v: 1,
+    phase: 'apply',
+    nextItem: 1,
+    rejectedBytes: 0,
+    sample: [],
+    listsSeen: [],
+    guardPassed: false,
+  };
 }
 
 export async function runImportEngine(input: EngineInput): Promise<EngineResult> {
   const { store, instance, account, file, scan, clock } = input;
   const db = store.db;
-  const dialect = store.dialect;
   const full = instance.mode === 'full';
   const started = Date.now();
   let plan: ColumnPlan | null = null;
   let header: string[] | null = null;
   let validate: ReturnType<typeof createRowValidator> | null = null;
-  const fieldIds = (): number[] => plan!.fields.map((f) => f.fieldId);
   let writer: RejectedCsvWriter | null = null;
+  const applier = createBatchApplier({
+    dialect: store.dialect,
+    instance,
+    account,
+    fieldIds: () => plan!.fields.map((f) => f.fieldId),
+    now: () => clock.now().toISOString(),
+  });
+  const missingCtx = { store, instance, account, clock };
 
   const progress = (phase: ImportProgress['phase'], rows: number, bytes: number) => {
     if (!input.onProgress) return;
@@ -141,7 +139,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     if (rp.channel) counters[rp.channel][rp.kind === 'syntax' ? 'invalidSyntax' : 'invalidMapping']++;
   };
 
-  /** One pass over the file. `startItem`: items before it are replayed (apply after a crash). */
+  /** One pass over the file. Items before `cp.nextItem` are replayed (apply after a crash). */
   async function pass(
     kind: 'guard' | 'apply' | 'dry',
     counters: ImportCounters,
@@ -153,7 +151,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     let sawAny = false;
     let rows: ImportRow[] = [];
     let rejects: Pending[] = [];
-    let protectKeys: { email: string | null; mobile: string | null }[] = [];
+    let protectKeys: ProtectKey[] = [];
     let replaying = cp.nextItem > 1;
 
     // Counted while reading; merged into `counters` when the batch is applied, so a checkpoint never counts rows
@@ -177,7 +175,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
       const prev = inflight;
       const job = (async () => {
         if (prev) await prev;
-        if (wasReplaying) await replayBatch(batchRows, batchProtect, state);
+        if (wasReplaying) await applier.replay(db, batchRows, batchProtect, state);
         else {
           addCounters(counters, d);
           await applyBatch(kind, batchRows, batchRejects, batchProtect, counters, state, cp, lastItem);
@@ -213,8 +211,8 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
           const r = validate!(it.fields, it.line);
           if (r.ok) {
             const row = r.row;
-            const dupE = row.email !== null && state.keys.addAndCheck(`e:${row.email}`);
-            const dupM = row.mobile !== null && state.keys.addAndCheck(`m:${row.mobile}`);
+            const dupE = row.email !== null && state.keys.addAndCheck('e', row.email);
+            const dupM = row.mobile !== null && state.keys.addAndCheck('m', row.mobile);
             if ((dupE || dupM) && !replaying) delta.duplicated++;
             state.listsSeen.add(row.listId);
             rows.push(row);
@@ -238,300 +236,61 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     }
   }
 
-  async function lookup(
-    dbx: Db,
-    rows: ImportRow[],
-    protect: { email: string | null; mobile: string | null }[],
-  ) {
-    const emails = new Set<string>();
-    const mobiles = new Set<string>();
-    for (const r of [...rows, ...protect]) {
-      if (r.email !== null) emails.add(r.email);
-      if (r.mobile !== null) mobiles.add(r.mobile);
+  /** Rejections found while planning (key conflicts) join the batch's rejects, counted. */
+  function addPlanRejects(bp: BatchPlan, rejects: Pending[], counters: ImportCounters) {
+    for (const rj of bp.rejects) {
+      const problem = planRejectProblem(rj);
+      charge(counters, problem);
+      rejects.push({ fields: rj.row.raw, line: rj.row.line, problem });
     }
-    return findRecipientsByKeys(dbx, dialect, account.accountId, [...emails], [...mobiles], fieldIds());
-  }
-
-  function markProtected(
-    existing: Awaited<ReturnType<typeof lookup>>,
-    protect: { email: string | null; mobile: string | null }[],
-    state: PassState,
-  ) {
-    if (protect.length === 0) return;
-    const byE = new Map(existing.filter((e) => e.email !== null).map((e) => [e.email!, e.id]));
-    const byM = new Map(existing.filter((e) => e.mobile !== null).map((e) => [e.mobile!, e.id]));
-    for (const p of protect) {
-      const id =
-        (p.email !== null ? byE.get(p.email) : undefined) ??
-        (p.mobile !== null ? byM.get(p.mobile) : undefined);
-      if (id !== undefined) state.protect.set(id);
-    }
-  }
-
-  function markSeen(state: PassState, seen: { rec: RecState; listId: number }[]) {
-    if (!full) return;
-    for (const s of seen) {
-      if (s.rec.id === null) continue;
-      let b = state.seen.get(s.listId);
-      if (!b) state.seen.set(s.listId, (b = new IdBitset()));
-      b.set(s.rec.id);
-    }
-  }
-
-  async function replayBatch(
-    rows: ImportRow[],
-    protect: { email: string | null; mobile: string | null }[],
-    state: PassState,
-  ) {
-    if (!full) return;
-    const existing = await lookup(db, rows, protect);
-    markProtected(existing, protect, state);
-    const byE = new Map(existing.filter((e) => e.email !== null).map((e) => [e.email!, e.id]));
-    const byM = new Map(existing.filter((e) => e.mobile !== null).map((e) => [e.mobile!, e.id]));
-    for (const r of rows) {
-      const id =
-        (r.email !== null ? byE.get(r.email) : undefined) ??
-        (r.mobile !== null ? byM.get(r.mobile) : undefined);
-      if (id === undefined) continue;
-      let b = state.seen.get(r.listId);
-      if (!b) state.seen.set(r.listId, (b = new IdBitset()));
-      b.set(id);
-    }
-  }
-
-  async function planWith(
-    dbx: Db,
-    rows: ImportRow[],
-    protect: { email: string | null; mobile: string | null }[],
-    counters: ImportCounters,
-    state: PassState,
-  ) {
-    const existing = await lookup(dbx, rows, protect);
-    markProtected(existing, protect, state);
-    const ids = existing.map((e) => e.id);
-    const listIds = [...new Set(rows.map((r) => r.listId))];
-    const groupIds = new Set<number>();
-    for (const r of rows) if (r.groupId !== null) groupIds.add(r.groupId);
-    if (instance.destination.replaceGroups)
-      for (const l of listIds) for (const g of account.groupsOfList.get(l) ?? []) groupIds.add(g);
-    const [subscriptions, memberships] = [
-      await findSubscriptionStates(dbx, dialect, ids, listIds),
-      await findGroupMemberships(dbx, dialect, ids, [...groupIds]),
-    ];
-    return planBatch(
-      {
-        instance,
-        rows,
-        existing,
-        subscriptions,
-        memberships,
-        groupsOfList: account.groupsOfList,
-        now: clock.now().toISOString(),
-      },
-      counters,
-    );
   }
 
   async function applyBatch(
     kind: 'guard' | 'apply' | 'dry',
     rows: ImportRow[],
     rejects: Pending[],
-    protect: { email: string | null; mobile: string | null }[],
+    protect: ProtectKey[],
     counters: ImportCounters,
     state: PassState,
     cp: ImportCheckpoint,
     lastItem: number,
   ) {
-    const report = (p: Pending) => {
-      const r = { line: p.line, code: p.problem.code, reason: p.problem.reason };
-      if (cp.sample.length < REJECTED_SAMPLE_SIZE) cp.sample.push(r);
-      writer?.add(p.fields, p.line, r.code, r.reason, plan?.columnCount ?? p.fields.length);
-      input.onRejected?.(r);
-    };
-    // Rejected rows of a full import protect their recipients even in a batch without valid rows.
-    if (rows.length === 0 && protect.length > 0) markProtected(await lookup(db, [], protect), protect, state);
-    if (kind !== 'apply') {
-      const bp = rows.length > 0 ? await planWith(db, rows, protect, counters, state) : null;
-      if (bp) {
-        for (const rj of bp.rejects) {
-          const p = {
-            fields: rj.row.raw,
-            line: rj.row.line,
-            problem: {
-              code: rj.code,
-              reason: rj.reason,
-              channel: rj.row.email ? 'email' : 'sms',
-              kind: 'mapping',
-            } as RowProblem,
-          };
-          charge(counters, p.problem);
-          rejects.push(p);
-        }
-        markSeen(state, bp.seen);
-      }
+    const report = () => {
       rejects.sort((a, b) => a.line - b.line);
-      for (const p of rejects) report(p);
+      for (const p of rejects) {
+        const r = { line: p.line, code: p.problem.code, reason: p.problem.reason };
+        if (cp.sample.length < REJECTED_SAMPLE_SIZE) cp.sample.push(r);
+        writer?.add(p.fields, p.line, r.code, r.reason, plan?.columnCount ?? p.fields.length);
+        input.onRejected?.(r);
+      }
+    };
+    if (rows.length === 0) await applier.protectOnly(db, protect, state);
+    if (kind !== 'apply') {
+      if (rows.length > 0) {
+        const bp = await applier.plan(db, rows, protect, counters, state);
+        addPlanRejects(bp, rejects, counters);
+        applier.markSeen(state, bp.seen);
+      }
+      report();
       return;
     }
     const now = clock.now().toISOString();
-    let seen: { rec: RecState; listId: number }[] = [];
+    let seen: BatchPlan['seen'] = [];
     await db.transaction().execute(async (trx) => {
       if (rows.length > 0) {
-        const bp = await planWith(trx, rows, protect, counters, state);
-        const fids = fieldIds();
-        if (bp.creates.length > 0) {
-          const ids = await insertImportedRecipients(trx, dialect, account.accountId, fids, bp.creates, now);
-          bp.creates.forEach((r, i) => (r.id = ids[i] ?? null));
-          if (bp.creates.some((r) => r.id === null))
-            throw new DatasyncError('DS_INTERNAL', 'import batch: a new recipient got no id');
-        }
-        if (bp.updates.length > 0)
-          await updateImportedRecipients(
-            trx,
-            dialect,
-            account.accountId,
-            fids,
-            bp.updates.map((r) => ({ id: r.id!, email: r.email, mobile: r.mobile, values: r.values })),
-            now,
-          );
-        if (bp.subscriptions.length > 0)
-          await upsertImportedSubscriptions(
-            trx,
-            dialect,
-            account.accountId,
-            bp.subscriptions.map((s) => ({
-              recipientId: s.rec.id!,
-              listId: s.listId,
-              channel: s.channel,
-              ...s.state,
-            })),
-            now,
-          );
-        if (bp.groupAdds.length > 0)
-          await addImportedGroupMembers(
-            trx,
-            dialect,
-            bp.groupAdds.map((g) => ({ groupId: g.groupId, recipientId: g.rec.id! })),
-            now,
-          );
-        const byGroup = new Map<number, number[]>();
-        for (const g of bp.groupRemoves)
-          byGroup.set(g.groupId, [...(byGroup.get(g.groupId) ?? []), g.rec.id!]);
-        for (const [g, ids] of byGroup) await removeImportedGroupMembers(trx, dialect, g, ids);
-        if (bp.events.length > 0)
-          await insertImportEvents(
-            trx,
-            dialect,
-            account.accountId,
-            bp.events.map((e) => ({
-              recipientId: e.rec.id!,
-              listId: e.listId,
-              channel: e.channel,
-              code: IMPORT_OPTOUT_TYPE,
-            })),
-            now,
-          );
-        for (const rj of bp.rejects) {
-          const problem = {
-            code: rj.code,
-            reason: rj.reason,
-            channel: rj.row.email ? 'email' : 'sms',
-            kind: 'mapping',
-          } as RowProblem;
-          charge(counters, problem);
-          rejects.push({ fields: rj.row.raw, line: rj.row.line, problem });
-        }
+        const bp = await applier.plan(trx, rows, protect, counters, state);
+        await applier.write(trx, bp, now);
+        addPlanRejects(bp, rejects, counters);
         seen = bp.seen;
       }
-      rejects.sort((a, b) => a.line - b.line);
-      for (const p of rejects) report(p);
+      report();
       if (writer && rejects.length > 0) writer.sync();
       cp.nextItem = lastItem + 1;
       cp.rejectedBytes = writer?.length ?? 0;
       cp.listsSeen = [...state.listsSeen];
       await saveImportCheckpoint(trx, input.jobId!, cp, counters);
     });
-    markSeen(state, seen);
-  }
-
-  /** Lists a full import owns: the fixed list, or those its rows named. */
-  const scopeLists = (state: PassState): number[] =>
-    instance.destination.listId !== undefined
-      ? [instance.destination.listId]
-      : [...state.listsSeen].sort((a, b) => a - b);
-
-  /** Walk the missing recipients of a full import; `act` receives each page's missing ids. */
-  async function walkMissing(
-    state: PassState,
-    from: ImportCheckpoint['missing'],
-    act: (
-      target: { listId: number; channel: Channel | null; groupId: number | null },
-      ids: number[],
-      afterId: number,
-      pos: { listIndex: number; channelIndex: number },
-    ) => Promise<void>,
-  ) {
-    const lists = scopeLists(state);
-    const byGroup = instance.fullMissingRule === 'removeFromGroup';
-    const channels: (Channel | null)[] = byGroup ? [null] : instance.channels;
-    for (let li = from?.listIndex ?? 0; li < lists.length; li++) {
-      const listId = lists[li]!;
-      if (byGroup && account.fixedGroup?.listId !== listId) continue;
-      const seen = state.seen.get(listId) ?? new IdBitset();
-      for (let ci = li === from?.listIndex ? from.channelIndex : 0; ci < channels.length; ci++) {
-        const channel = channels[ci]!;
-        let afterId = li === from?.listIndex && ci === from.channelIndex ? from.afterId : 0;
-        for (;;) {
-          const ids = byGroup
-            ? await pageGroupMembers(db, account.fixedGroup!.id, afterId, MISSING_PAGE)
-            : (
-                await pageListSubscribers(
-                  db,
-                  account.accountId,
-                  listId,
-                  [channel!],
-                  ['subscribed', 'pending'],
-                  afterId,
-                  MISSING_PAGE,
-                )
-              ).map((r) => r.recipientId);
-          if (ids.length === 0) break;
-          afterId = ids[ids.length - 1]!;
-          const missing = ids.filter((id) => !seen.has(id) && !state.protect.has(id));
-          await act({ listId, channel, groupId: byGroup ? account.fixedGroup!.id : null }, missing, afterId, {
-            listIndex: li,
-            channelIndex: ci,
-          });
-        }
-      }
-    }
-  }
-
-  /** Full-import guard: would the missing rule touch more than the allowed share of a list? */
-  async function checkFullGuard(state: PassState, counters: ImportCounters) {
-    const max = instance.guards.maxFullUnsubscribeRatio;
-    const missingByList = new Map<number, number>();
-    await walkMissing(state, undefined, async (t, ids) => {
-      missingByList.set(t.listId, (missingByList.get(t.listId) ?? 0) + ids.length);
-    });
-    let total = 0;
-    for (const [listId, missing] of missingByList) {
-      total += missing;
-      const population =
-        instance.fullMissingRule === 'removeFromGroup'
-          ? (await pageGroupMembers(db, account.fixedGroup!.id, 0, Number.MAX_SAFE_INTEGER)).length
-          : await countListSubscribers(db, account.accountId, listId, instance.channels, [
-              'subscribed',
-              'pending',
-            ]);
-      if (population > 0 && missing / population > max)
-        throw new ImportFileError(
-          'DS_IMPORT_FULL_GUARD',
-          `the full import would remove ${missing} of ${population} recipients of list ${listId} (more than ${Math.round(max * 100)}%); nothing was applied`,
-          { details: { listId, missing, population, maxFullUnsubscribeRatio: max, counters } },
-        );
-    }
-    if (instance.fullMissingRule !== 'none') counters.missingHandled = total;
+    applier.markSeen(state, seen);
   }
 
   function checkRejectGuard(counters: ImportCounters) {
@@ -552,19 +311,17 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
       );
   }
 
-  const freshCheckpoint = (): ImportCheckpoint => ({
-    v: 1,
-    phase: 'apply',
-    nextItem: 1,
-    rejectedBytes: 0,
-    sample: [],
-    listsSeen: [],
-    guardPassed: false,
-  });
   const openWriter = (resumeAt: number) => {
     writer?.close();
     writer = input.openRejected ? input.openRejected(header, resumeAt) : null;
   };
+  const result = (counters: ImportCounters, cp: ImportCheckpoint): EngineResult => ({
+    counters,
+    sample: cp.sample,
+    rejectedPath: writer && counters.rejected > 0 ? (writer as RejectedCsvWriter).path : null,
+    header,
+  });
+  const missingRule = full && instance.fullMissingRule !== 'none';
 
   try {
     // Dry runs and validate-only: one read-only pass, the guards reported as the outcome.
@@ -576,28 +333,21 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
       openWriter(0);
       await pass('dry', counters, state, cp);
       checkRejectGuard(counters);
-      if (full && instance.fullMissingRule !== 'none') await checkFullGuard(state, counters);
-      return {
-        counters,
-        sample: cp.sample,
-        rejectedPath: writer && counters.rejected > 0 ? (writer as RejectedCsvWriter).path : null,
-        header,
-      };
+      if (missingRule) await checkFullGuard(missingCtx, state, counters);
+      return result(counters, cp);
     }
 
     let cp = input.checkpoint ?? freshCheckpoint();
     let counters = input.counters ?? emptyCounters();
     await primeHeader();
-    const needGuard =
-      instance.guards.maxRejectedRatio !== undefined || (full && instance.fullMissingRule !== 'none');
+    const needGuard = instance.guards.maxRejectedRatio !== undefined || missingRule;
     if (needGuard && !cp.guardPassed) {
       const gc = emptyCounters();
-      const gcp = freshCheckpoint();
       const gs = newPassState();
       openWriter(0);
-      await pass('guard', gc, gs, gcp);
+      await pass('guard', gc, gs, freshCheckpoint());
       checkRejectGuard(gc);
-      if (full && instance.fullMissingRule !== 'none') await checkFullGuard(gs, gc);
+      if (missingRule) await checkFullGuard(missingCtx, gs, gc);
       cp = freshCheckpoint();
       cp.guardPassed = true;
       counters = emptyCounters();
@@ -611,52 +361,11 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
       // Resuming the missing rule: rebuild the "seen" sets by replaying the whole file.
       await pass('apply', emptyCounters(), state, { ...cp, nextItem: Number.MAX_SAFE_INTEGER });
     }
-    if (full && instance.fullMissingRule !== 'none') {
-      await walkMissing(state, cp.missing, async (t, ids, afterId, pos) => {
-        const now = clock.now().toISOString();
-        await db.transaction().execute(async (trx) => {
-          if (ids.length > 0) {
-            if (t.groupId !== null) {
-              await removeImportedGroupMembers(trx, dialect, t.groupId, ids);
-              counters.groupsRemoved += ids.length;
-            } else {
-              await unsubscribeMissing(
-                trx,
-                account.accountId,
-                t.listId,
-                t.channel!,
-                ids,
-                IMPORT_OPTOUT_TYPE,
-                now,
-              );
-              await insertImportEvents(
-                trx,
-                dialect,
-                account.accountId,
-                ids.map((id) => ({
-                  recipientId: id,
-                  listId: t.listId,
-                  channel: t.channel!,
-                  code: IMPORT_OPTOUT_TYPE,
-                })),
-                now,
-              );
-              counters.unsubscribed += ids.length;
-            }
-            counters.missingHandled += ids.length;
-          }
-          cp.missing = { ...pos, afterId };
-          await saveImportCheckpoint(trx, input.jobId!, cp, counters);
-        });
-        progress('missing', counters.processed, scan.size);
-      });
-    }
-    return {
-      counters,
-      sample: cp.sample,
-      rejectedPath: writer && counters.rejected > 0 ? (writer as RejectedCsvWriter).path : null,
-      header,
-    };
+    if (missingRule)
+      await applyMissingRule(missingCtx, state, cp, counters, input.jobId!, () =>
+        progress('missing', counters.processed, scan.size),
+      );
+    return result(counters, cp);
   } finally {
     (writer as RejectedCsvWriter | null)?.close();
   }

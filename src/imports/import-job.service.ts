@@ -32,8 +32,11 @@ export interface ImportLogger {
 
 export const silentLogger: ImportLogger = { info() {}, warn() {}, error() {} };
 
-/** Rows per batch transaction. 5,000 keeps a batch's lookups under SQLite's parameter limit and commits often. */
-export const DEFAULT_BATCH_SIZE = 5000;
+/**
+ * Rows per batch transaction: the raw-limit benchmark's transaction size. Key sets travel as one parameter
+ * (store/import-batch.repository.ts), so no parameter limit caps it; two batches in memory stay a few MB.
+ */
+export const DEFAULT_BATCH_SIZE = 10_000;
 
 export interface RunImportOptions {
   /** Called after each batch. */

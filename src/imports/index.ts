@@ -6,12 +6,14 @@
  * - `column-mapping.ts`   header → column plan (field-id header or explicit mapping);
  * - `row-validator.ts`    one record → a normalised row or a rejection with its DS_* code;
  * - `batch-planner.ts`    in-memory create/update/unchanged and subscription/group decisions for a batch;
+ * - `batch-apply.ts`      one batch against the store: key lookups, the planner, the plan's writes;
  * - `import-engine.ts`    the passes over the file, batches committed with the checkpoint (invariant 4);
+ * - `import-missing.ts`   a full import's missing rule and its guard, page by page with the checkpoint;
  * - `import-job.service.ts` job records around the engine: `importFile`, `runImportJob`;
  * - `import-runner.ts`    in-process runner, one import at a time per account (the jobs queue replaces it);
  * - `hosted-imports.ts`   the "file ready" flow: match, move away, import, result files in done/ or failed/;
  * - `remote-poll.ts`      a scheduled run of a `remote` instance: poll the customer's SFTP, one child job per file.
- * The batched SQL lives in `store/import-batch.repository.ts`.
+ * The batched SQL lives in `store/import-batch*.ts` (reads, writes, missing rule).
  */
 export { importInstanceSchema, parseImportInstance, parseInstancesYaml } from './import-instance.js';
 export type { ImportInstance, ImportInstanceInput, ImportRemote, MappingTarget } from './import-instance.js';

@@ -6,9 +6,14 @@
  * - `IdBitset`: one bit per recipient id, for "seen in this file" in full imports.
  */
 
-function hash32(s: string, seed: number): number {
-  // FNV-1a over UTF-16 code units with a seed; two seeds give the two halves of a 64-bit hash.
+function hash32(kind: string, s: string, seed: number): number {
+  // FNV-1a over UTF-16 code units with a seed; two seeds give the two halves of a 64-bit hash. The key's kind
+  // is hashed first, so `e` + key and `m` + key differ without building the concatenated string per row.
   let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < kind.length; i++) {
+    h ^= kind.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -35,10 +40,10 @@ export class KeySet {
     return this.count;
   }
 
-  /** Adds the key; returns true when it was (probably) already there. */
-  addAndCheck(key: string): boolean {
+  /** Adds the key of this kind (`e` email, `m` mobile); returns true when it was (probably) already there. */
+  addAndCheck(kind: string, key: string): boolean {
     if (this.count * 4 >= this.used.length * 3) this.grow();
-    return this.insert(hash32(key, 0), hash32(key, 0x9e3779b9));
+    return this.insert(hash32(kind, key, 0), hash32(kind, key, 0x9e3779b9));
   }
 
   private insert(a: number, b: number): boolean {

