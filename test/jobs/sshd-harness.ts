@@ -50,6 +50,9 @@ export async function startSshd(): Promise<SshdHandle> {
   keygen(path.join(dir, 'user_key'));
   fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
   const username = os.userInfo().username;
+  // sshd refuses to start without its privilege-separation directory; a fresh machine (or a container whose
+  // /run is a tmpfs) may not have it until the sshd service ran once.
+  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   for (let tries = 0; ; tries++) {
     const port = await freePort();
     fs.writeFileSync(
