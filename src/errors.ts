@@ -387,6 +387,11 @@ export const ERROR_CODES = {
     meaning:
       'A transactional archive (`SendType=transactional`) asks for attachments or a `ScheduleDateTime`: transactional sends are immediate and carry no attachments.',
   },
+  DS_FTPZIP_IMAGE_REFUSED: {
+    status: 400,
+    meaning:
+      'With `EmbeddedImages=false` an image of Markup.htm is not a PNG, JPEG, GIF or WebP file (by content); only those are hosted (SVG is refused: it can carry script).',
+  },
   DS_EMAIL_UNSUBSCRIBED: {
     status: 409,
     meaning:

@@ -118,6 +118,8 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     logger: log,
     transport: transport!,
     links: createTrackingLinks(publicUrlOf(config), loadTrackingKey(config.dataDir)),
+    // EmbeddedImages=false: images stored under <dataDir>/media, served by the HTTP role at /m/….
+    media: { dataDir: config.dataDir, publicUrl: publicUrlOf(config) },
     notifier: ftpzipNotifier,
   });
   const ftpzipOptions = {

@@ -97,6 +97,7 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
         db: store.db,
         maxParameters: store.dialect.maxParameters,
         trackingKey: loadTrackingKey(config.dataDir),
+        dataDir: config.dataDir,
         publicUrl: publicUrlOf(config),
         softBounceThreshold: config.engagement.softBounceThreshold,
         trustProxy: config.http.trustProxy,

@@ -30,3 +30,4 @@ export {
   type SendTransactionalResult,
 } from './send-transactional.js';
 export { type SendRate, type Delivery } from './deliver.js';
+export { hostImage, sniffImage, type HostedImages } from './hosted-images.js';

@@ -1,14 +1,16 @@
 /**
  * Turning archive entries into a message and a recipient list (reference §5.4, §5.6):
  * - entries are looked up by name case-insensitively at the archive root (`Markup.htm`, `Recipients.csv`);
- * - images: every relative `src="…"` of Markup.htm must name a file of the archive; it becomes an inline
- *   (CID) part and the `src` becomes `cid:…`. Hosted images (`EmbeddedImages=false`) are not served by
- *   datasync yet, so they are embedded too (docs/ftpzip.md);
+ * - images: every relative `src="…"` of Markup.htm must name a file of the archive. `EmbeddedImages=true`:
+ *   it becomes an inline (CID) part and the `src` becomes `cid:…`. `false`: it is stored by datasync
+ *   (email/hosted-images.ts: PNG, JPEG, GIF, WebP by content only) and the `src` becomes its absolute
+ *   `<publicUrl>/m/<account>/<sha256>.<ext>` URL, served by http/media.routes.ts (docs/ftpzip.md "Images");
  * - attachments: the files under `Attachments/` (any case), at most `maxAttachmentBytes` together;
  * - Recipients.csv: field-ID header (`111` email, `1`..`39` fields), the declared separator, UTF-8.
  */
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { escapeHtml, hostImage, type HostedImages } from '../email/index.js';
 import type { MessageAttachment } from '../store/index.js';
 import type { ZipFileEntry } from './zip-reader.js';
 import { FtpZipError } from './zip-reader.js';
@@ -36,41 +38,79 @@ const MIME: Record<string, string> = {
 };
 const mimeOf = (name: string) => MIME[path.posix.extname(name).toLowerCase()] ?? 'application/octet-stream';
 
-/** Markup.htm with its images as CID parts. */
-export function buildHtml(
+const IMG_SRC = /(<img\b[^>]*?\bsrc\s*=\s*)("([^"]*)"|'([^']*)')/gi;
+
+/**
+ * Markup.htm with its images as CID parts (`hosted` absent: `EmbeddedImages=true`), or stored by datasync and
+ * linked by URL (`hosted` given: `EmbeddedImages=false`; `images` is then empty).
+ */
+export async function buildHtml(
   files: ZipFileEntry[],
   markup: ZipFileEntry,
-): { html: string; images: Array<MessageAttachment & { cid: string }> } {
+  hosted?: { media: HostedImages; accountId: string },
+): Promise<{ html: string; images: Array<MessageAttachment & { cid: string }> }> {
+  const source = markup.content.toString('utf8').replace(/^\uFEFF/, '');
+  // Pass 1: the archive entries the markup shows (a missing one fails the job before anything is stored).
+  const shown = new Map<string, ZipFileEntry>();
+  for (const m of source.matchAll(IMG_SRC)) {
+    const src = localSrc(m[3] ?? m[4] ?? '');
+    if (src !== null) shown.set(src, imageEntry(files, src));
+  }
+  // Pass 2: each distinct entry becomes a CID part or a hosted URL, once.
   const images = new Map<string, MessageAttachment & { cid: string }>();
-  const html = markup.content
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .replace(
-      /(<img\b[^>]*?\bsrc\s*=\s*)("([^"]*)"|'([^']*)')/gi,
-      (whole, head: string, _q, dq?: string, sq?: string) => {
-        const src = (dq ?? sq ?? '').trim();
-        if (/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(src) || src === '') return whole; // absolute URL, data:, cid:
-        const name = decodeURIComponent(src.replace(/^\.\//, '').split(/[?#]/)[0]!);
-        const f = findEntry(files, name);
-        if (!f)
-          throw new FtpZipError(
-            'DS_FTPZIP_MISSING_FILE',
-            `Markup.htm shows the image "${src}", which is not in the archive`,
-          );
-        let img = images.get(f.name);
-        if (!img) {
-          img = {
-            filename: path.posix.basename(f.name),
-            contentType: mimeOf(f.name),
-            content: f.content.toString('base64'),
-            cid: `img${images.size + 1}@ftpzip`,
-          };
-          images.set(f.name, img);
-        }
-        return `${head}"cid:${img.cid}"`;
-      },
-    );
+  const hostedUrls = new Map<string, string>();
+  if (hosted)
+    for (const [src, f] of shown) {
+      if (hostedUrls.has(f.name)) continue;
+      const stored = await hostImage(hosted.media, hosted.accountId, f.content);
+      if (!stored)
+        throw new FtpZipError(
+          'DS_FTPZIP_IMAGE_REFUSED',
+          `Markup.htm shows the image "${src}", which is not a PNG, JPEG, GIF or WebP file; with EmbeddedImages ` +
+            'false only those are hosted (SVG is refused: it can carry script). Convert it, or set EmbeddedImages to true',
+        );
+      hostedUrls.set(f.name, stored.url);
+    }
+  else
+    for (const f of shown.values())
+      if (!images.has(f.name))
+        images.set(f.name, {
+          filename: path.posix.basename(f.name),
+          contentType: mimeOf(f.name),
+          content: f.content.toString('base64'),
+          cid: `img${images.size + 1}@ftpzip`,
+        });
+  const html = source.replace(IMG_SRC, (whole, head: string, _q, dq?: string, sq?: string) => {
+    const src = localSrc(dq ?? sq ?? '');
+    if (src === null) return whole;
+    const f = shown.get(src)!;
+    return hosted
+      ? `${head}"${escapeHtml(hostedUrls.get(f.name)!)}"`
+      : `${head}"cid:${images.get(f.name)!.cid}"`;
+  });
   return { html, images: [...images.values()] };
+}
+
+/** The `src` of an archive image, trimmed; null for absolute URLs, `data:`, `cid:` and empty ones (kept as is). */
+function localSrc(raw: string): string | null {
+  const src = raw.trim();
+  return /^([a-z][a-z0-9+.-]*:|\/\/)/i.test(src) || src === '' ? null : src;
+}
+
+function imageEntry(files: ZipFileEntry[], src: string): ZipFileEntry {
+  let name: string;
+  try {
+    name = decodeURIComponent(src.replace(/^\.\//, '').split(/[?#]/)[0]!);
+  } catch {
+    name = src;
+  }
+  const f = findEntry(files, name);
+  if (!f)
+    throw new FtpZipError(
+      'DS_FTPZIP_MISSING_FILE',
+      `Markup.htm shows the image "${src}", which is not in the archive`,
+    );
+  return f;
 }
 
 /** The files under `Attachments/` (folder name in any case). */

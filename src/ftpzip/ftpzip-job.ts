@@ -20,6 +20,7 @@ import {
   sendCampaign,
   sendTransactional,
   type EmailTransport,
+  type HostedImages,
   type RenderOptions,
   type SendRate,
 } from '../email/index.js';
@@ -68,6 +69,11 @@ export interface FtpZipDeps {
   logger: Logger;
   transport: EmailTransport;
   links: TrackingLinks;
+  /**
+   * Where `EmbeddedImages=false` images are stored and the URL they are served at (`<dataDir>/media`,
+   * `http.publicUrl`); none = such archives fail with DS_FTPZIP_UNSUPPORTED.
+   */
+  media?: HostedImages;
   /** Mails the job record to NotifyEmail when the job ends; none = no notifications. */
   notifier?: FtpZipNotifier;
   options?: FtpZipOptions;
@@ -221,7 +227,7 @@ export async function runFtpZip(
           ).number
         : m.number;
     } else {
-      const { html, images } = buildHtml(files, requireEntry(files, 'Markup.htm', `mode ${s.action}`));
+      const markup = requireEntry(files, 'Markup.htm', `mode ${s.action}`);
       const attachments = s.attachments
         ? buildAttachments(files, opts.maxAttachmentBytes ?? MAX_ATTACHMENTS)
         : [];
@@ -230,6 +236,17 @@ export async function runFtpZip(
           'DS_FTPZIP_XML_MISSING_NODE',
           'Missing Node in Xml File. (FtpZip/Content/SenderEmail)',
         );
+      if (!s.embeddedImages && !deps.media)
+        throw new FtpZipError(
+          'DS_FTPZIP_UNSUPPORTED',
+          'this server does not host images (no data directory and public URL given); set EmbeddedImages to true',
+        );
+      // Last of the checks: hosted images are written to the media store as they are converted.
+      const { html, images } = await buildHtml(
+        files,
+        markup,
+        s.embeddedImages ? undefined : { media: deps.media!, accountId },
+      );
       const m = await createMessage(
         db,
         {

@@ -9,6 +9,7 @@
  * - `messages.routes`  messages (idNl, idSMS), sendings (idInvio), tracked links, account tokens
  * - `events.routes`    event ingestion → `events.service.ts` `recordEvents()` → `status-rules.ts`
  * - `tracking.routes`  `/t/o|c|u/<token>` over `tracking-token.ts`; group-committed by `event-batcher.ts`
+ * - `media.routes`     `/m/<account>/<sha256>.<ext>` hosted campaign images (FTPZIP `EmbeddedImages=false`)
  * - `sms-hooks.routes` SMS delivery reports
  */
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,7 @@ import { DatasyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bearerAuth } from './auth.js';
 import { eventsRoutes } from './events.routes.js';
+import { mediaRoutes } from './media.routes.js';
 import { messagesRoutes } from './messages.routes.js';
 import { registerOpenApi, useZod, type ZodTypeProvider } from './openapi.js';
 import { smsHooksRoutes } from './sms-hooks.routes.js';
@@ -40,6 +42,8 @@ export interface HttpAppOptions {
   maxParameters?: number;
   /** Tracking secret (`loadTrackingKey(dataDir)`). Without it `/t/…` is not served. */
   trackingKey?: Buffer;
+  /** Data directory (`config.dataDir`): hosted campaign images are served from `<dataDir>/media` at `/m/…`. Without it `/m/…` is not served. */
+  dataDir?: string;
   /** Base URL of tracking links (`http.publicUrl`). Default `http://localhost:8080`. */
   publicUrl?: string;
   /** Consecutive soft bounces that opt a recipient out (type 512). Default 5. */
@@ -136,6 +140,8 @@ export async function buildApp(opts: HttpAppOptions): Promise<FastifyInstance> {
       clock: opts.clock,
       maxParameters: opts.maxParameters,
     });
+
+  if (opts.dataDir) await app.register(mediaRoutes, { dataDir: opts.dataDir });
 
   // Every /api/v1 route needs a bearer token; routes naming an :accountId are checked against its scope.
   await app.register(async (api) => {

@@ -16,6 +16,7 @@ export {
   type OpenApiRouteConfig,
 } from './openapi.js';
 export { createTrackingLinks, type TrackingLinks } from './tracking-links.js';
+export { mediaRoutes, mediaFile, mediaRoot, mediaUrl, MEDIA_TYPES, type MediaExt } from './media.routes.js';
 export {
   loadTrackingKey,
   sealToken,

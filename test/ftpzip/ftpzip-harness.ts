@@ -70,6 +70,8 @@ export async function startRig(
         logger,
         transport,
         links: h.links,
+        // Hosted images (EmbeddedImages=false) land in the harness's data dir, served by its listening app.
+        media: { dataDir: h.dataDir, publicUrl: h.base },
         notifier,
         options: { rate: { retryDelayMs: 0 }, ...options },
       });
@@ -129,6 +131,7 @@ export function settingsXml(
     schedule?: string;
     extraAdvanced?: string;
     messageId?: string;
+    embeddedImages?: string;
   } = {},
 ): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -152,7 +155,7 @@ export function settingsXml(
     <Separator>;</Separator>
     <Attachments>false</Attachments>
     <DynamicFields>true</DynamicFields>
-    <EmbeddedImages>true</EmbeddedImages>
+    <EmbeddedImages>${o.embeddedImages ?? 'true'}</EmbeddedImages>
     <LinkTracking>true</LinkTracking>
     <HttpLinkTracking>true</HttpLinkTracking>
     <HttpsLinkTracking>true</HttpsLinkTracking>

@@ -1,7 +1,7 @@
 /**
  * The whole path as a customer uses it: `datasync serve` (first start, demo account) with its SMTP relay set to
  * a real SMTP sink on loopback; OpenSSH's `sftp` uploads a FULL archive to /import_zip → the campaign and the
- * NotifyEmail notice arrive in the sink; a CSV2SMS file uploaded to /sms → an SMS job runs (`log` provider).
+ * NotifyEmail notice arrive in the sink; with `EmbeddedImages=false` its image is served by the HTTP role; a CSV2SMS file uploaded to /sms → an SMS job runs (`log` provider).
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import { MARKUP, PNG, buildZip, settingsXml } from './ftpzip-harness.js';
 interface Served {
   child: ChildProcess;
   sftpPort: number;
+  httpPort: number;
   stderr: () => string;
 }
 
@@ -35,8 +36,10 @@ function startServe(cwd: string, env: NodeJS.ProcessEnv): Promise<Served> {
   let out = '';
   return new Promise((resolve, reject) => {
     let sftpPort = 0;
+    let httpPort = 0;
     const check = () => {
-      if (sftpPort && err.includes('Keep them now')) resolve({ child, sftpPort, stderr: () => err });
+      if (sftpPort && err.includes('Keep them now'))
+        resolve({ child, sftpPort, httpPort, stderr: () => err });
     };
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -45,7 +48,7 @@ function startServe(cwd: string, env: NodeJS.ProcessEnv): Promise<Served> {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const ready = out.split('\n').find((l) => l.includes('"datasync ready"'));
-      if (ready) sftpPort = (JSON.parse(ready) as { sftpPort: number }).sftpPort;
+      if (ready) ({ sftpPort, httpPort } = JSON.parse(ready) as { sftpPort: number; httpPort: number });
       check();
     });
     child.on('exit', (code) => reject(new Error(`serve exited early with ${code}: ${err}`)));
@@ -123,6 +126,34 @@ describe('datasync serve: FTPZIP and CSV2SMS uploads over SFTP', () => {
       status: 'succeeded',
       counters: { imported: 2, sent: 2 },
     });
+  });
+
+  it('EmbeddedImages=false: the worker stores the image, the HTTP role serves it at the linked path', async () => {
+    const zip = path.join(cwd, 'hosted.zip');
+    fs.writeFileSync(
+      zip,
+      await buildZip({
+        'Settings.xml': settingsXml({ subject: 'Hosted [First_name]', embeddedImages: 'false' }),
+        'Markup.htm': MARKUP,
+        'logo.png': PNG,
+        'Recipients.csv': '111;1;2\nmario.rossi@example.com;Mario;Rossi\n',
+      }),
+    );
+    const before = sink.messages.length;
+    const put = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', [`put ${zip} /import_zip/hosted.zip`], {
+      password,
+    });
+    expect(put.code, put.stderr).toBe(0);
+    const mails = await sink.waitFor(before + 2);
+    const mail = mails.find((m) => m.subject === 'Hosted Mario')!;
+    expect(mail.attachments).toEqual([]);
+    // http.publicUrl is unset and the port was 0, so only the path of the link is checked against the server.
+    const src = /<img src="(http[^"]+)" alt="logo">/.exec(String(mail.html))![1]!;
+    const res = await fetch(`http://127.0.0.1:${s.httpPort}${new URL(src).pathname}`);
+    expect(new URL(src).pathname).toMatch(/^\/m\/demo\/[0-9a-f]{64}\.png$/);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await res.arrayBuffer()).equals(PNG)).toBe(true);
   });
 
   it('a CSV2SMS file uploaded to /sms runs as an SMS job (log provider)', async () => {

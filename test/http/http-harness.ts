@@ -54,6 +54,7 @@ export async function startHarness(
     db: store.db,
     maxParameters: store.dialect.maxParameters,
     trackingKey: key,
+    dataDir,
     publicUrl: 'http://127.0.0.1:1',
     softBounceThreshold: opts.softBounceThreshold,
     clock,
