@@ -203,6 +203,38 @@ export async function loadSendable(store: Store, sendingId: number) {
   return { sending, template, attachments: decodeAttachments(template.attachments), fieldNames };
 }
 
+/** What every page of one send shares: the loaded sending and template plus the caller's transport and options. */
+export function deliveryContext(
+  input: {
+    store: Store;
+    transport: EmailTransport;
+    links: TrackingLinks;
+    render?: RenderOptions;
+    rate?: SendRate;
+  },
+  loaded: Pick<Awaited<ReturnType<typeof loadSendable>>, 'sending' | 'template' | 'attachments'>,
+  clock: Clock,
+): DeliveryContext {
+  const { sending } = loaded;
+  return {
+    store: input.store,
+    transport: input.transport,
+    links: input.links,
+    clock,
+    sending: {
+      id: sending.id,
+      number: sending.number,
+      accountId: sending.accountId,
+      listId: sending.listId,
+      messageId: sending.messageId,
+    },
+    template: loaded.template,
+    attachments: loaded.attachments,
+    render: input.render,
+    rate: input.rate,
+  };
+}
+
 /** The error of a send stopped by its relay (DatasyncErrors pass through). */
 export function sendStopped(e: unknown, sendingNumber: number, sent: number): DatasyncError {
   if (e instanceof DatasyncError) return e;

@@ -19,14 +19,7 @@ import {
   listEmailTargets,
   updateEmailSending,
 } from '../store/email-sendings.repository.js';
-import {
-  deliverPage,
-  loadSendable,
-  pacer,
-  sendStopped,
-  type DeliveryContext,
-  type SendRate,
-} from './deliver.js';
+import { deliverPage, deliveryContext, loadSendable, pacer, sendStopped, type SendRate } from './deliver.js';
 import type { EmailTransport } from './email-transport.js';
 import { recipientValues } from './personalize.js';
 import type { RenderOptions } from './render-message.js';
@@ -81,23 +74,7 @@ export async function sendCampaign(input: SendCampaignInput): Promise<SendCampai
     listId: sending.listId,
     groupId: sending.groupId,
   };
-  const ctx: DeliveryContext = {
-    store,
-    transport: input.transport,
-    links: input.links,
-    clock,
-    sending: {
-      id: sending.id,
-      number: sending.number,
-      accountId: sending.accountId,
-      listId: sending.listId,
-      messageId: sending.messageId,
-    },
-    template,
-    attachments,
-    render: input.render,
-    rate: input.rate,
-  };
+  const ctx = deliveryContext(input, { sending, template, attachments }, clock);
   let afterId = 0;
   try {
     for (;;) {

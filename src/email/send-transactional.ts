@@ -16,11 +16,11 @@ import type { Store } from '../store/index.js';
 import { updateEmailSending } from '../store/email-sendings.repository.js';
 import {
   deliverPage,
+  deliveryContext,
   loadSendable,
   pacer,
   sendStopped,
   type Delivery,
-  type DeliveryContext,
   type SendRate,
 } from './deliver.js';
 import type { EmailTransport } from './email-transport.js';
@@ -54,23 +54,7 @@ export async function sendTransactional(input: SendTransactionalInput): Promise<
   const { sending, template, attachments } = await loadSendable(store, input.sendingId);
   const result: SendTransactionalResult = { sendingId: sending.id, sent: 0, bounced: 0 };
   await updateEmailSending(store.db, sending.id, { status: 'running', startedAt: clock.now().toISOString() });
-  const ctx: DeliveryContext = {
-    store,
-    transport: input.transport,
-    links: input.links,
-    clock,
-    sending: {
-      id: sending.id,
-      number: sending.number,
-      accountId: sending.accountId,
-      listId: sending.listId,
-      messageId: sending.messageId,
-    },
-    template,
-    attachments,
-    render: input.render,
-    rate: input.rate,
-  };
+  const ctx = deliveryContext(input, { sending, template, attachments }, clock);
   const pace = pacer(input.rate?.messagesPerSecond);
   try {
     for (let i = 0; i < input.deliveries.length; i += pageSize) {
