@@ -3,8 +3,10 @@
  * and stops them in reverse order (stop accepting work, drain, close the database last).
  */
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import { buildApp, createMetricsRegistry, loadTrackingKey } from '../http/index.js';
+import type { JobsRuntime } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import {
   addSftpKey,
@@ -30,7 +32,14 @@ export interface RunningServer {
   httpPort?: number;
   sftpPort?: number;
   secrets: FirstStartSecrets;
+  /** The queue, workers and scheduler of this process (when it runs the worker or scheduler role). */
+  jobs?: JobsRuntime;
   stop(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Time for jobs, schedules and recorded events. Default: the system clock (tests pass a ManualClock). */
+  clock?: Clock;
 }
 
 interface Stoppable {
@@ -38,7 +47,12 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, roles: Set<Role>, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  roles: Set<Role>,
+  log: Logger,
+  opts: StartServerOptions = {},
+): Promise<RunningServer> {
   const store = await openStore({ database: config.database, dataDir: config.dataDir });
   log.info(
     { database: store.location, dialect: store.dialect.name, roles: [...roles] },
@@ -86,8 +100,9 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
     const result: RunningServer = { store, secrets, stop };
 
     // Jobs first: HTTP (run now, retry) and SFTP (uploads) send to the queue as soon as they listen.
-    const jobRoles = await startJobRoles({ config, store, roles, spaces, bus, log });
+    const jobRoles = await startJobRoles({ config, store, roles, spaces, bus, log, clock: opts.clock });
     if (jobRoles) started.push({ name: 'jobs', stop: () => jobRoles.stop() });
+    result.jobs = jobRoles?.runtime;
 
     if (roles.has('http') && config.http.enabled) {
       const app: FastifyInstance = await buildApp({
@@ -101,6 +116,7 @@ export async function startServer(config: Config, roles: Set<Role>, log: Logger)
         publicUrl: publicUrlOf(config),
         softBounceThreshold: config.engagement.softBounceThreshold,
         trustProxy: config.http.trustProxy,
+        clock: opts.clock,
       });
       const deps = {
         store,
