@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { jobsDb, type NotificationDeliveryRow } from '../store/jobs-tables.js';
+import type { NotificationDeliveryRow } from '../store/jobs-tables.js';
 import type { Database, JobRecord } from '../store/index.js';
 
 const EVENTS = ['succeeded', 'partial', 'failed'] as const;
@@ -128,7 +128,7 @@ export class Notifier {
   private async log(job: JobRecord, channel: string, target: string, event: string): Promise<string> {
     const id = randomUUID();
     const now = this.clock.now().toISOString();
-    await jobsDb(this.opts.db)
+    await this.opts.db
       .insertInto('notification_deliveries')
       .values({
         id,
@@ -156,7 +156,7 @@ export class Notifier {
       error?: string | null;
     },
   ): Promise<NotificationDeliveryRow> {
-    return jobsDb(this.opts.db)
+    return this.opts.db
       .updateTable('notification_deliveries')
       .set({ ...set, updated_at: this.clock.now().toISOString() })
       .where('id', '=', id)
@@ -236,7 +236,7 @@ export async function listDeliveries(
   db: Kysely<Database>,
   jobId: string,
 ): Promise<NotificationDeliveryRow[]> {
-  return jobsDb(db)
+  return db
     .selectFrom('notification_deliveries')
     .selectAll()
     .where('job_id', '=', jobId)

@@ -11,7 +11,6 @@
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { jobsDb } from '../store/jobs-tables.js';
 import type { Database, InstanceKind } from '../store/index.js';
 import type { JobQueue } from './job-queue.js';
 import { enqueueScheduledRun } from './job-records.js';
@@ -86,7 +85,7 @@ export class Scheduler {
 
   private async doTick(): Promise<FiredRun[]> {
     const now = this.clock.now();
-    const db = jobsDb(this.opts.db);
+    const db = this.opts.db;
     const fired: FiredRun[] = [];
     for (const inst of await this.opts.instances()) {
       try {
@@ -138,7 +137,7 @@ export class Scheduler {
   }
 
   private async saveSlot(inst: ScheduledInstance, slot: Date, insert: boolean): Promise<void> {
-    const db = jobsDb(this.opts.db);
+    const db = this.opts.db;
     const values = {
       cron: inst.cron,
       time_zone: inst.timeZone,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { DuplicateError } from '../errors.js';
-import { jobsDb, type JobsDatabase, type QueueJobRow } from '../store/jobs-tables.js';
+import type { QueueJobRow } from '../store/jobs-tables.js';
 import type { Database } from '../store/index.js';
 import {
   SEND_DEFAULTS,
@@ -41,13 +41,13 @@ function rowToJob(r: QueueJobRow): QueueJob {
 
 export class TableJobQueue implements JobQueue {
   readonly backend = 'table' as const;
-  private readonly db: Kysely<JobsDatabase>;
+  private readonly db: Kysely<Database>;
 
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
   ) {
-    this.db = jobsDb(db);
+    this.db = db;
   }
 
   async start(): Promise<void> {}

@@ -1,6 +1,5 @@
 /**
- * Audit log of changes made through the admin API (migration 0005). Until the lead merges `AuditLogTable`
- * into `Database` (tables.ts), the repository views the store through `AuditDatabase` (no runtime cost).
+ * Audit log of changes made through the admin API (migration 0005).
  */
 import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from './tables.js';
@@ -19,12 +18,7 @@ export interface AuditLogTable {
 }
 export type AuditLogRow = Selectable<AuditLogTable>;
 
-export interface AuditDatabase extends Database {
-  audit_log: AuditLogTable;
-}
-
 type AnyDb = Kysely<Database> | Transaction<Database>;
-const auditDb = (db: AnyDb) => db as unknown as Kysely<AuditDatabase>;
 
 export interface AuditEntry {
   id: number;
@@ -59,7 +53,7 @@ export interface NewAuditEntry {
 }
 
 export async function insertAuditEntry(db: AnyDb, e: NewAuditEntry, at = new Date()): Promise<void> {
-  await auditDb(db)
+  await db
     .insertInto('audit_log')
     .values({
       at: at.toISOString(),
@@ -83,7 +77,7 @@ export interface ListAuditQuery {
 
 /** Newest first, keyset-paginated on id. */
 export async function listAuditEntries(db: AnyDb, q: ListAuditQuery = {}): Promise<AuditEntry[]> {
-  let query = auditDb(db).selectFrom('audit_log').selectAll();
+  let query = db.selectFrom('audit_log').selectAll();
   if (q.accountId) query = query.where('account_id', '=', q.accountId);
   if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
   const rows = await query

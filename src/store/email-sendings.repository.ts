@@ -5,7 +5,6 @@
  * anyone twice), and the sending's status and counters.
  */
 import type { Db } from './accounts.js';
-import { engagementDb } from './engagement-tables.js';
 import { messageRowToMessage, type Message } from './engagement-messages.repository.js';
 import { recipientRowToRecipient, type Recipient } from './recipients.js';
 
@@ -32,14 +31,13 @@ export async function listEmailTargets(
   afterId: number,
   limit: number,
 ): Promise<Recipient[]> {
-  const edb = engagementDb(db);
-  const explicit = await edb
+  const explicit = await db
     .selectFrom('sending_recipients')
     .select('recipient_id')
     .where('sending_id', '=', t.sendingId)
     .limit(1)
     .executeTakeFirst();
-  let q = edb
+  let q = db
     .selectFrom('recipients')
     .innerJoin('subscriptions', 'subscriptions.recipient_id', 'recipients.id')
     .selectAll('recipients')

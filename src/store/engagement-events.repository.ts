@@ -14,7 +14,6 @@
  *   `code` = the provider's own status / error code.
  */
 import type { Db } from './accounts.js';
-import { engagementDb } from './engagement-tables.js';
 import type { Channel, NewEventRow } from './tables.js';
 
 /** Columns of one events row, so a multi-row insert stays under the dialect's parameter limit. */
@@ -43,7 +42,7 @@ export async function claimEventKeys(
   const fresh = new Set<string>();
   const unique = [...new Set(keys)];
   for (let i = 0; i < unique.length; i += 1000) {
-    const rows = await engagementDb(db)
+    const rows = await db
       .insertInto('event_keys')
       .values(
         unique

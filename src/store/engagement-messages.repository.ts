@@ -8,7 +8,6 @@ import { sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Db } from './accounts.js';
 import { findGroup, getList } from './accounts.js';
-import { engagementDb, type EngagementDb } from './engagement-tables.js';
 import type { Channel, MessageRow, SendingRow } from './tables.js';
 
 /** Counter names, also the API's field names for the numbers. */
@@ -109,8 +108,7 @@ export async function nextEngagementNumber(
   name: EngagementNumberName,
   atLeast?: number,
 ): Promise<number> {
-  const edb: EngagementDb = engagementDb(db);
-  const row = await edb
+  const row = await db
     .insertInto('engagement_counters')
     .values({ account_id: accountId, name, value: atLeast ?? 1 })
     .onConflict((oc) =>
@@ -305,9 +303,8 @@ async function insertSending(db: Db, input: NewSendingInput, at: Date): Promise<
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  const edb = engagementDb(db);
   for (let i = 0; i < recipientIds.length; i += 1000)
-    await edb
+    await db
       .insertInto('sending_recipients')
       .values(recipientIds.slice(i, i + 1000).map((rid) => ({ sending_id: row.id, recipient_id: rid })))
       .execute();
@@ -364,7 +361,7 @@ export async function listSendings(
 
 /** Internal ids of a sending's explicit recipients (empty for list/group sendings). */
 export async function listSendingRecipientIds(db: Db, sendingId: number): Promise<number[]> {
-  const rows = await engagementDb(db)
+  const rows = await db
     .selectFrom('sending_recipients')
     .select('recipient_id')
     .where('sending_id', '=', sendingId)

@@ -1,10 +1,4 @@
-/**
- * Row types of the tables added by migration 0002-engagement. Kept out of `tables.ts` (owned by the
- * foundation) until the lead merges them into `Database`; repositories reach them through
- * `engagementDb(db)`, which is Kysely's `withTables`.
- */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './tables.js';
+/** Row types of the tables added by migration 0002-engagement (part of `Database` in tables.ts). */
 
 export interface EngagementCounterTable {
   account_id: string;
@@ -29,12 +23,4 @@ export interface EngagementTables {
   engagement_counters: EngagementCounterTable;
   sending_recipients: SendingRecipientTable;
   event_keys: EventKeyTable;
-}
-
-export type EngagementDatabase = Database & EngagementTables;
-export type EngagementDb = Kysely<EngagementDatabase> | Transaction<EngagementDatabase>;
-
-/** The same handle (or transaction), typed with the engagement tables. */
-export function engagementDb(db: Kysely<Database> | Transaction<Database>): EngagementDb {
-  return db as unknown as EngagementDb;
 }

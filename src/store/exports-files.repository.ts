@@ -3,11 +3,9 @@
  * (sequence numbers of file names, retention). The watermark and the file record are written in one
  * transaction, after the file was renamed into place (invariant 5).
  */
-import type { Kysely } from 'kysely';
 import type { Db } from './accounts.js';
-import type { Database } from './tables.js';
 
-/** Table of migration 0003 (to be merged into tables.ts' `Database` by the lead). */
+/** Table of migration 0003 (part of `Database` in tables.ts). */
 export interface ExportFileTable {
   instance_id: string;
   seq: number;
@@ -22,12 +20,6 @@ export interface ExportFileTable {
   created_at: string;
   removed_at: string | null;
 }
-
-export interface ExportsDatabase extends Database {
-  export_files: ExportFileTable;
-}
-
-const xdb = (db: Db) => db as unknown as Kysely<ExportsDatabase>;
 
 export interface ExportFileRecord {
   instanceId: string;
@@ -84,7 +76,7 @@ export async function setExportWatermark(
 
 /** Next sequence number of an instance's files (1 for the first). */
 export async function nextExportSeq(db: Db, instanceId: string): Promise<number> {
-  const r = await xdb(db)
+  const r = await db
     .selectFrom('export_files')
     .select((eb) => eb.fn.max('seq').as('m'))
     .where('instance_id', '=', instanceId)
@@ -93,7 +85,7 @@ export async function nextExportSeq(db: Db, instanceId: string): Promise<number>
 }
 
 export async function insertExportFile(db: Db, rec: Omit<ExportFileRecord, 'removedAt'>): Promise<void> {
-  await xdb(db)
+  await db
     .insertInto('export_files')
     .values({
       instance_id: rec.instanceId,
@@ -114,7 +106,7 @@ export async function insertExportFile(db: Db, rec: Omit<ExportFileRecord, 'remo
 
 /** Files of an instance still in place, newest first. */
 export async function listExportFiles(db: Db, instanceId: string): Promise<ExportFileRecord[]> {
-  const rows = await xdb(db)
+  const rows = await db
     .selectFrom('export_files')
     .selectAll()
     .where('instance_id', '=', instanceId)
@@ -130,7 +122,7 @@ export async function markExportFileRemoved(
   seq: number,
   at: Date,
 ): Promise<void> {
-  await xdb(db)
+  await db
     .updateTable('export_files')
     .set({ removed_at: at.toISOString() })
     .where('instance_id', '=', instanceId)

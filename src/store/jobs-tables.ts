@@ -1,9 +1,5 @@
-/**
- * Tables of the jobs issue (migration 0004). Until the lead merges them into `Database` (tables.ts), the jobs
- * repositories view the store through `JobsDatabase`, which is `Database` plus these tables.
- */
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
-import type { Database } from './tables.js';
+/** Tables of the jobs issue (migration 0004; part of `Database` in tables.ts). */
+import type { Insertable, Selectable } from 'kysely';
 
 export const QUEUE_STATES = ['created', 'retry', 'active', 'completed', 'failed', 'cancelled'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
@@ -61,20 +57,7 @@ export interface NotificationDeliveryTable {
   updated_at: string;
 }
 
-export interface JobsDatabase extends Database {
-  queue_jobs: QueueJobTable;
-  job_schedules: JobScheduleTable;
-  notification_deliveries: NotificationDeliveryTable;
-}
-
 export type QueueJobRow = Selectable<QueueJobTable>;
 export type NewQueueJobRow = Insertable<QueueJobTable>;
 export type JobScheduleRow = Selectable<JobScheduleTable>;
 export type NotificationDeliveryRow = Selectable<NotificationDeliveryTable>;
-
-export type JobsDb = Kysely<JobsDatabase> | Transaction<JobsDatabase>;
-
-/** The same store seen with the jobs tables typed (no runtime cost). */
-export function jobsDb(db: Kysely<Database>): Kysely<JobsDatabase> {
-  return db as unknown as Kysely<JobsDatabase>;
-}

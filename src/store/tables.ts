@@ -9,6 +9,7 @@
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { EngagementCounterTable, EventKeyTable, SendingRecipientTable } from './engagement-tables.js';
+import type { AuditLogTable } from './audit.repository.js';
 import type { ExportFileTable } from './exports-files.repository.js';
 import type { JobScheduleTable, NotificationDeliveryTable, QueueJobTable } from './jobs-tables.js';
 
@@ -316,7 +317,8 @@ export interface Database {
   export_watermarks: ExportWatermarkTable;
   api_tokens: ApiTokenTable;
   settings: SettingTable;
-  // Migration 0002 (engagement), 0003 (exports), 0004 (jobs): row types live next to their repositories.
+  // Migrations 0002 (engagement), 0003 (exports), 0004 (jobs), 0005 (audit): row types live next to their
+  // repositories.
   engagement_counters: EngagementCounterTable;
   sending_recipients: SendingRecipientTable;
   event_keys: EventKeyTable;
@@ -324,6 +326,7 @@ export interface Database {
   queue_jobs: QueueJobTable;
   job_schedules: JobScheduleTable;
   notification_deliveries: NotificationDeliveryTable;
+  audit_log: AuditLogTable;
 }
 
 export type AccountRow = Selectable<AccountTable>;

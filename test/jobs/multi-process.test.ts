@@ -29,7 +29,6 @@ import {
   upsertInstance,
   type Store,
 } from '../../src/store/index.js';
-import { jobsDb } from '../../src/store/jobs-tables.js';
 import { DATABASE_URL, freshStore, type TestStore } from '../helpers/store.js';
 import { seedAccount, withInstance } from '../imports/helpers.js';
 import { createTestDatabase, type TestDatabase } from './pg-database.js';
@@ -353,7 +352,7 @@ describe.skipIf(!DATABASE_URL)('several datasync processes on one PostgreSQL', (
       } finally {
         await c.end();
       }
-      const state = await jobsDb(store.db).selectFrom('job_schedules').select('last_slot').execute();
+      const state = await store.db.selectFrom('job_schedules').select('last_slot').execute();
       expect(state).toEqual([{ last_slot: '2026-03-01T10:03:00.000Z' }]);
     },
   );
