@@ -29,6 +29,7 @@ function yamlAfter(heading: string): string {
 }
 
 const EXAMPLE = yamlAfter('## Complete example');
+const README = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
 
 const base = (over: Record<string, unknown> = {}) => ({
   id: 'r',
@@ -53,6 +54,12 @@ const problemsOf = (input: unknown): string => {
 };
 
 describe('remote import instance schema', () => {
+  it('the README carries the same complete example as docs/jobs.md (a newcomer needs only the README)', () => {
+    const at = README.indexOf('every day at 04:00 Europe/Rome');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(/```yaml\n([\s\S]*?)```/.exec(README.slice(at))?.[1]).toBe(EXAMPLE);
+  });
+
   it('the complete example of docs/jobs.md parses to the documented values', () => {
     const { imports, others } = parseInstancesYaml(EXAMPLE);
     expect(others).toEqual([]);
