@@ -9,7 +9,7 @@
  * Prints rows/s, peak RSS of each step, the ratio datasync / raw and the load average seen.
  *
  *   node --import tsx bench/export.ts [--scale 1] [--dialects sqlite,postgres] [--repeat 3]
- *     [--exports subscribers,statistics] [--keep] [--reuse SCHEMA]
+ *     [--exports subscribers,statistics] [--keep] [--reuse SCHEMA] [--work-mem 64MB]
  *
  * `--exports` picks the exports measured. PostgreSQL only: `--keep` leaves the seeded schema in place (its name is
  * printed) and `--reuse SCHEMA` measures against such a schema without seeding again (same `--scale` expected).
@@ -42,6 +42,8 @@ const repeat = Number(arg('repeat', '3'));
 const exportsToRun = arg('exports', 'subscribers,statistics').split(',') as ('subscribers' | 'statistics')[];
 const keep = process.argv.includes('--keep');
 const reuse = arg('reuse', '');
+/** PostgreSQL `work_mem` of datasync's export transaction (default: the exports' own, EXPORT_WORK_MEM). */
+const workMem = arg('work-mem', '');
 const logger = pino({ level: 'warn' });
 
 /** Peak RSS while `fn` runs (sampled every 20 ms), in MB. */
@@ -212,7 +214,15 @@ async function childStep(): Promise<void> {
       new Date(Date.parse('2026-06-01T00:00:00.000Z') + Number(arg('run', '0')) * 60_000),
     );
     const r = await measure(() =>
-      runExport({ store, spaces, instanceId: EXPORTS[label].instance, trigger: 'cli', clock, logger }),
+      runExport({
+        store,
+        spaces,
+        instanceId: EXPORTS[label].instance,
+        trigger: 'cli',
+        clock,
+        logger,
+        source: workMem ? { workMem } : undefined,
+      }),
     );
     fs.rmSync(out, { recursive: true, force: true });
     console.log(JSON.stringify({ rows: r.value.rows, seconds: r.seconds, peakMb: r.peakMb }));
@@ -281,6 +291,7 @@ async function benchDialect(dialect: string): Promise<string[]> {
       for (let i = 0; i < repeat; i++) {
         loads.push(load());
         const common = ['--dialect', dialect, '--db', where, '--export', label, '--run', String(i)];
+        if (workMem) common.push('--work-mem', workMem);
         raw.push(runChild(['--step', 'raw', ...common, '--out', path.join(dir, `raw-${label}.csv`)]));
         ds.push(runChild(['--step', 'ds', ...common, '--out', path.join(dir, 'spaces')]));
         const [r, d] = [raw[i]!, ds[i]!];

@@ -195,9 +195,11 @@ export function kindsOf(inst: ExportInstance): EventKind[] {
   }
 }
 
-/** A page size override for tests and the benchmark. */
+/** A page size override for tests and the benchmark, and PostgreSQL's `work_mem` for the read. */
 export interface SourceOptions {
   pageRows?: number;
+  /** PostgreSQL `work_mem` of the export's read transaction (default EXPORT_WORK_MEM, 64MB). */
+  workMem?: string;
 }
 
 /** Event-based kinds: unsubscribers, statistics, both, SMS statistics. */
@@ -224,6 +226,7 @@ export async function* eventRows(
       latestOnly: inst.type === 'statistics' || inst.type === 'unsubscribers+statistics',
     },
     opts.pageRows ?? PAGE_ROWS,
+    { workMem: opts.workMem },
   );
   for await (const page of pages) yield toCells(page, cells);
 }
@@ -248,6 +251,7 @@ export async function* subscriberRows(
       fieldIds,
     },
     opts.pageRows ?? PAGE_ROWS,
+    { workMem: opts.workMem },
   );
   for await (const page of pages as AsyncGenerator<SubscriberExportRow[]>) {
     if (wantsGroups)

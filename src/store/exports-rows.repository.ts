@@ -85,23 +85,29 @@ const JOINS = {
     on sub.recipient_id = e.recipient_id and sub.list_id = e.list_id and sub.channel = e.channel`,
 } as const;
 
-/** Event columns the PostgreSQL window subquery passes on (what the outer select, joins and order use). */
+/**
+ * Event columns the PostgreSQL window subquery always passes on (the outer filter, joins and order use them);
+ * the optional ones are added only when the export reads them, so the two sorts carry narrow rows.
+ */
 const INNER_EVENT_COLUMNS = [
   'id',
   'kind',
-  'channel',
   'recorded_at',
-  'occurred_at',
   'recipient_id',
   'message_id',
   'sending_id',
   'list_id',
-  'url',
-  'code',
-  'detail',
-  'ip',
-  'user_agent',
 ];
+
+/** Event columns (`e.<name>`) an optional export column's SQL reads. */
+const EVENT_COLUMN_SOURCES: Partial<Record<EventExportColumn, string>> = {
+  occurredAt: 'occurred_at',
+  url: 'url',
+  code: 'code',
+  detail: 'detail',
+  ip: 'ip',
+  userAgent: 'user_agent',
+};
 
 export interface EventPageQuery {
   accountId: string;
@@ -170,8 +176,13 @@ function eventQuery(
     // click; PostgreSQL computes both windows over one sort (the click flag's partition is a prefix).
     // Unsubscribes and events without a message are never superseded (as in the SQLite probe below).
     const group = 'e.recipient_id, e.message_id, coalesce(e.sending_id, 0)';
+    const inner = [
+      ...INNER_EVENT_COLUMNS,
+      ...cols.flatMap((c) => EVENT_COLUMN_SOURCES[c] ?? []),
+      ...(cols.includes('subscribedAt') ? ['channel'] : []),
+    ];
     return sql<EventExportRow>`select ${sql.raw(select)}
-      from (select ${sql.raw(INNER_EVENT_COLUMNS.map((c) => `e.${c}`).join(', '))},
+      from (select ${sql.raw([...new Set(inner)].map((c) => `e.${c}`).join(', '))},
           row_number() over (partition by ${sql.raw(group)}, e.kind, case when e.kind = 'click' then e.url end
             order by e.occurred_at desc, e.id desc) as ds_rank,
           bool_or(e.kind = 'click') over (partition by ${sql.raw(group)}) as ds_clicked
@@ -206,14 +217,30 @@ function eventQuery(
     ${tail}`;
 }
 
+/**
+ * PostgreSQL `work_mem` of an export's read transaction (`SET LOCAL`, so only that transaction). The server
+ * default, 4 MB, sends every sort of the statistics query (window functions, then time order) past ~20,000
+ * events to disk and splits the recipients hash join into batches. 64 MB per running export keeps a daily
+ * window in memory; a million-event window still spills (in memory it needs ~180 MB per million events), and
+ * measured no faster in memory on this machine: the sorts are not what bounds that export (bench/RESULTS.md).
+ */
+export const EXPORT_WORK_MEM = '64MB';
+
+/** Dialect knobs of an export read. */
+export interface ExportReadOptions {
+  /** PostgreSQL `work_mem` for the read transaction (e.g. `64MB`); default EXPORT_WORK_MEM. */
+  workMem?: string;
+}
+
 /** A window's events, page by page, in (recorded_at, id) order. */
 export function eventExportPages(
   db: Db,
   q: EventPageQuery,
   pageRows: number,
+  opts: ExportReadOptions = {},
 ): AsyncGenerator<EventExportRow[]> {
   return isPostgres(db)
-    ? cursorPages(db, eventQuery(q, true), pageRows)
+    ? cursorPages(db, eventQuery(q, true), pageRows, opts)
     : keysetPages(db, pageRows, (after: { recordedAt: string; id: number } | undefined) =>
         eventQuery(q, false, after, pageRows),
       );
@@ -242,7 +269,12 @@ let cursorSeq = 0;
  * export writes page N. The cursor closes when the consumer stops early too: the generator's `finally` runs on
  * `return()`, which the export runner calls on every exit.
  */
-async function* cursorPages<R>(db: Db, query: Expression<unknown>, pageRows: number): AsyncGenerator<R[]> {
+async function* cursorPages<R>(
+  db: Db,
+  query: Expression<unknown>,
+  pageRows: number,
+  opts: ExportReadOptions,
+): AsyncGenerator<R[]> {
   const own = db.isTransaction
     ? undefined
     : await (db as Kysely<Database>).startTransaction().setAccessMode('read only').execute();
@@ -251,6 +283,11 @@ async function* cursorPages<R>(db: Db, query: Expression<unknown>, pageRows: num
   const fetch = () => sql<R>`fetch forward ${sql.raw(String(pageRows))} from ${name}`.execute(trx);
   let next: Promise<{ rows: R[] }> | undefined;
   try {
+    // Settings local to our own transaction only (a caller's transaction keeps its own). JIT off: compiling
+    // the query's expressions took longer than it saved on a streamed read (its plan is costed as a big one).
+    if (own)
+      await sql`select set_config('work_mem', ${opts.workMem ?? EXPORT_WORK_MEM}, true),
+        set_config('jit', 'off', true)`.execute(own);
     await sql`declare ${name} no scroll cursor for ${query}`.execute(trx);
     next = fetch();
     for (;;) {
@@ -320,9 +357,10 @@ export async function* subscriberExportPages(
   db: Db,
   q: SubscriberPageQuery,
   pageRows: number,
+  opts: ExportReadOptions = {},
 ): AsyncGenerator<SubscriberExportRow[]> {
   if (isPostgres(db)) {
-    yield* cursorPages<SubscriberExportRow>(db, subscriberQuery(q), pageRows);
+    yield* cursorPages<SubscriberExportRow>(db, subscriberQuery(q), pageRows, opts);
     return;
   }
   for (const listId of [...new Set(q.lists)].sort((a, b) => a - b))
