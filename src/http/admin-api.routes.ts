@@ -1,7 +1,7 @@
 /**
  * The operator admin API in one plugin: accounts, fields, lists, groups, recipients, audit log, SFTP users
  * and keys, instances, jobs, export runs for a window, statistics (charts, per-message summary), file uploads
- * into the hosted space. Registered on the app returned by `buildApp()`:
+ * into the hosted space, import dry runs on an uploaded file. Registered on the app returned by `buildApp()`:
  *
  *   await app.register(adminApiRoutes, { store, dataDir, spaces, queue, bus, uploadLimits });
  *
@@ -14,6 +14,7 @@ import type { JobQueue } from '../jobs/index.js';
 import type { FileReadyBus, HostedSpaces } from '../spaces/index.js';
 import type { Store } from '../store/index.js';
 import { adminAccountsRoutes } from './admin-accounts.routes.js';
+import { adminDryRunRoutes } from './admin-dry-run.routes.js';
 import { adminFilesRoutes } from './admin-files.routes.js';
 import { adminExportsRoutes } from './admin-exports.routes.js';
 import { adminInstancesRoutes } from './admin-instances.routes.js';
@@ -67,6 +68,11 @@ export async function adminApiRoutes(app: FastifyInstance, opts: AdminApiOptions
     store: opts.store,
     spaces: opts.spaces,
     bus: opts.bus,
+    limits: opts.uploadLimits ?? DEFAULT_UPLOAD_LIMITS,
+  });
+  await app.register(adminDryRunRoutes, {
+    store: opts.store,
+    dataDir: opts.dataDir,
     limits: opts.uploadLimits ?? DEFAULT_UPLOAD_LIMITS,
   });
 }

@@ -80,6 +80,42 @@ function quota(message: string, limit: number): DatasyncError {
   return new DatasyncError('DS_SFTP_QUOTA', message, { details: { limitBytes: limit } });
 }
 
+/** DS_SFTP_QUOTA (413) for a file over `sftp.maxFileBytes`. */
+export function fileTooBig(maxFileBytes: number): DatasyncError {
+  return quota(
+    `the file is larger than the upload limit of ${maxFileBytes} bytes (sftp.maxFileBytes)`,
+    maxFileBytes,
+  );
+}
+
+/** Refuse before a byte is read when the declared Content-Length is already over `maxFileBytes` (0 = none). */
+export function assertDeclaredSize(declaredBytes: number | undefined, maxFileBytes: number): void {
+  if (declaredBytes !== undefined && maxFileBytes > 0 && declaredBytes > maxFileBytes)
+    throw fileTooBig(maxFileBytes);
+}
+
+/**
+ * Stream a request body into `write`, one chunk in memory at a time (the next chunk is read only once this
+ * one is written), hashing it on the way. `check(size)` sees the running size before each chunk is written
+ * and throws to stop (the quotas); the caller removes what was written.
+ */
+export async function streamBody(
+  body: AsyncIterable<Buffer | string>,
+  write: (chunk: Buffer, offset: number) => Promise<unknown>,
+  check: (size: number) => void,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of body) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    size += chunk.length;
+    check(size);
+    hash.update(chunk);
+    await write(chunk, size - chunk.length);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
 /**
  * Stream `body` into `<folder>/<name>` of the account's space and emit its FileReady event. `declaredBytes`
  * (Content-Length) lets an oversized upload be refused before a byte is written.
@@ -96,13 +132,7 @@ export async function uploadToSpace(
 ): Promise<SpaceUploadResult> {
   const target = uploadPath(input.folder, input.name);
   const { maxFileBytes, maxAccountBytes } = deps.limits;
-  const tooBig = () =>
-    quota(
-      `the file is larger than the upload limit of ${maxFileBytes} bytes (sftp.maxFileBytes)`,
-      maxFileBytes,
-    );
-  if (input.declaredBytes !== undefined && maxFileBytes > 0 && input.declaredBytes > maxFileBytes)
-    throw tooBig();
+  assertDeclaredSize(input.declaredBytes, maxFileBytes);
   await deps.spaces.ensureAccount(input.accountId);
   const fsys = deps.spaces.fs(input.accountId);
   const used = maxAccountBytes > 0 ? await fsys.usage() : 0;
@@ -115,19 +145,18 @@ export async function uploadToSpace(
 
   const parts = spacePathParts(target);
   const temp = `/${parts[0]}/.${parts[1]}.${randomBytes(6).toString('hex')}.part`;
-  const hash = createHash('sha256');
-  let size = 0;
   const file = await fsys.open(temp, { write: true, create: true, exclusive: true });
   let closed = false;
+  let written: { size: number; sha256: string };
   try {
-    for await (const c of input.body) {
-      const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-      size += chunk.length;
-      if (maxFileBytes > 0 && size > maxFileBytes) throw tooBig();
-      if (maxAccountBytes > 0 && used + size > maxAccountBytes) throw spaceFull();
-      hash.update(chunk);
-      await file.write(chunk, size - chunk.length);
-    }
+    written = await streamBody(
+      input.body,
+      (chunk, offset) => file.write(chunk, offset),
+      (size) => {
+        if (maxFileBytes > 0 && size > maxFileBytes) throw fileTooBig(maxFileBytes);
+        if (maxAccountBytes > 0 && used + size > maxAccountBytes) throw spaceFull();
+      },
+    );
     closed = true;
     await file.close();
     // Like SFTP's posix-rename (what `sftp put` and WinSCP do): a file of the same name is replaced.
@@ -137,11 +166,12 @@ export async function uploadToSpace(
     await fsys.remove(temp).catch(() => {}); // a half-written file must never become ready
     throw e;
   }
+  const { size, sha256 } = written;
   const event = {
     accountId: input.accountId,
     path: target,
     size,
-    sha256: hash.digest('hex'),
+    sha256,
     at: deps.now?.() ?? new Date(),
   };
   deps.log?.info(

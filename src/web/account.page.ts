@@ -1,7 +1,11 @@
 /**
- * The Account page: what `accounts`, `lists`, `groups`, `fields`, `recipients list` and `audit list` do on the
- * command line — create an account (admin), lists, groups, name fields, search recipients, read the audit log.
- * Reads and writes go through the admin API as the signed-in token (`DashboardApi`).
+ * The Account page: what `accounts`, `lists`, `groups`, `fields`, `recipients list`, `audit list` and
+ * `tokens create` do on the command line — create an account (admin), lists, groups, name fields, search
+ * recipients, read the audit log, create an account API token (admin). Reads and writes go through the admin
+ * API as the signed-in token (`DashboardApi`).
+ *
+ * A new token is a secret shown once: the page that answers the creation POST shows it (never a redirect, so
+ * it is in no URL and on no later page; the dashboard answers `cache-control: no-store`).
  */
 import { formatTime, html, qs } from './html.js';
 import { accountPicker, type DashboardApi } from './pages.js';
@@ -57,6 +61,8 @@ export async function accountPage(
   rq: RecipientQuery,
   isAdmin: boolean,
   message?: string,
+  /** A token just created (`POST /account/:id/tokens`): shown on this answer only. */
+  newToken?: { name: string; token: string },
 ) {
   const picker = html`<form class="filters" method="get" action="/account">
     ${await accountPicker(api, account)}
@@ -110,7 +116,35 @@ export async function accountPage(
     ),
   ]);
   const post = (what: string) => `/account/${account}/${what}`;
-  const body = html`${picker}${done}
+  const shown = newToken
+    ? html`<section class="secret-once" id="new-token-box">
+        <p class="ok">
+          <strong>Copy this token now: it is not shown again.</strong> datasync keeps only its hash; if it is
+          lost, create another one.
+        </p>
+        <label for="new-token">API token "${newToken.name}" for account ${account}</label>
+        <input id="new-token" readonly value="${newToken.token}" size="60" autocomplete="off" />
+        <button type="button" data-copy="new-token">Copy</button>
+      </section>`
+    : '';
+  const tokens = isAdmin
+    ? html`<h2>API tokens</h2>
+        <form class="inline" method="post" action="${post('tokens')}" id="token-form">
+          <input
+            name="name"
+            required
+            maxlength="100"
+            placeholder="name, e.g. crm-sync"
+            aria-label="token name"
+          />
+          <button type="submit">Create token</button>
+          <span class="muted"
+            >A token limited to this account (the API, and sign-in here). It is shown once, right after
+            creation.</span
+          >
+        </form>`
+    : '';
+  const body = html`${picker}${done}${shown}
     <div class="grid">
       <section>
         <h2>Lists</h2>
@@ -237,6 +271,7 @@ export async function accountPage(
         : html`<p class="empty">No recipients match.</p>`
     }
     ${recipients.next ? html`<p class="pager"><a href="/account${qs({ account, ...rq, after: recipients.next })}">More →</a></p>` : ''}
+    ${tokens}
     <h2>Audit log (latest changes)</h2>
     ${
       audit.items.length

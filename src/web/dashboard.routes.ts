@@ -4,11 +4,11 @@
  * - `session.ts`   sign-in with an API token kept in an HttpOnly, SameSite=Strict cookie (why: see there);
  * - `html.ts`      escaping template, layout, formatting;
  * - `pages.ts`     Import status (reference §2.13), job detail, jobs, instances — rendered from the admin API;
- * - `files.page.ts` the file browser of an account's hosted space, with an upload form;
+ * - `files.page.ts` the file browser of an account's hosted space, with an upload form and a dry-run check;
  * - `events.page.ts` ingest a JSON lines file of engagement events (`datasync events add`);
- * - `uploads.routes.ts` the upload and events-file endpoints those two forms send to (fetch, JSON answers);
+ * - `uploads.routes.ts` the upload, dry-run and events-file endpoints those forms send to (fetch, JSON answers);
  * - `manage.page.ts` instance editor (validate / save), export run result, SFTP users and keys;
- * - `account.page.ts` accounts, lists, groups, fields, recipients search, audit log;
+ * - `account.page.ts` accounts, lists, groups, fields, recipients search, audit log, API tokens (shown once);
  * - `charts.ts`    inline SVG bar charts (rows imported per day, opens and clicks, SMS outcomes), message summary;
  * - `assets/`      dashboard.css, dashboard.js.
  *
@@ -276,7 +276,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     });
     pages.get('/files', async (req, reply) => {
       const account = accountOf(req, q(req).account);
-      const r = await filesPage(s(req).api, opts.spaces, account, q(req).path || '/');
+      const r = await filesPage(s(req).api, opts.spaces, account, q(req).path || '/', q(req).check);
       return sendPage(reply, page(req, 'Files', r.body, { section: 'files', account }));
     });
     pages.get('/events', async (req, reply) => {
@@ -391,21 +391,32 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
       );
     });
 
-    // Account: lists, groups, fields, recipients, audit log; accounts (admin).
-    pages.get('/account', async (req, reply) => {
-      const account = accountOf(req, q(req).account);
-      const { q: search, listId, status, after, done } = q(req);
-      const r = await accountPage(
-        s(req).api,
-        account,
-        { q: search, listId, status, after },
-        s(req).who.kind === 'admin',
-        done,
+    // Account: lists, groups, fields, recipients, audit log, API tokens; accounts (admin).
+    const accountView = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      account: string | undefined,
+      done?: string,
+      newToken?: { name: string; token: string },
+    ) => {
+      const { q: search, listId, status, after } = q(req);
+      const rq = newToken ? {} : { q: search, listId, status, after };
+      const r = await accountPage(s(req).api, account, rq, s(req).who.kind === 'admin', done, newToken);
+      const title = account ? `Account ${account}` : 'Accounts';
+      return sendPage(reply, page(req, title, r.body, { section: 'account', account }));
+    };
+    pages.get('/account', async (req, reply) =>
+      accountView(req, reply, accountOf(req, q(req).account), q(req).done),
+    );
+    // `datasync tokens create ACCOUNT --name N` (admin): the answer is the page showing the token, once.
+    pages.post('/account/:accountId/tokens', async (req, reply) => {
+      const accountId = (req.params as { accountId: string }).accountId;
+      const r = await s(req).api.send<{ token: string; name: string }>(
+        'POST',
+        `/api/v1/accounts/${enc(accountId)}/tokens`,
+        { name: (form(req).name ?? '').trim() },
       );
-      return sendPage(
-        reply,
-        page(req, account ? `Account ${account}` : 'Accounts', r.body, { section: 'account', account }),
-      );
+      return accountView(req, reply, accountId, `Created API token "${r.name}".`, r);
     });
     const toAccount = (reply: FastifyReply, account: string | undefined, done: string) =>
       reply.redirect(`/account${qs({ account, done })}`, 303);

@@ -3,6 +3,8 @@
  * jail of spaces/ applies (no `..` above the root, no symlinks). The account is checked through the API first,
  * so a token sees only the spaces it may see. An upload form puts a file into `/import`, `/sms` or
  * `/import_zip` the way an SFTP upload does (dashboard.js sends it to `uploads.routes.ts`), so its job starts.
+ * "Check a file (dry run)" sends a CSV through an import instance without importing it (`datasync import FILE
+ * --instance ID --dry-run`): dashboard.js shows the counters and the rejected rows the API answers.
  */
 import type { HostedSpaces } from '../spaces/index.js';
 import { UPLOAD_FOLDERS } from '../http/index.js';
@@ -14,6 +16,8 @@ export async function filesPage(
   spaces: HostedSpaces,
   account: string | undefined,
   dir: string,
+  /** The import instance preselected in the dry-run form (the Instances page's "Check a file" link). */
+  check?: string,
 ) {
   const picker = html`<form class="filters" method="get" action="/files">
     ${await accountPicker(api, account)}
@@ -24,6 +28,10 @@ export async function filesPage(
         <p class="empty">Choose an account.</p>`,
     };
   await api.get(`/api/v1/accounts/${encodeURIComponent(account)}`);
+  const instances = await api.get<{ items: { id: string; kind: string; enabled: boolean }[] }>(
+    `/api/v1/accounts/${encodeURIComponent(account)}/instances?limit=200`,
+  );
+  const imports = instances.items.filter((i) => i.kind === 'import');
   const fsys = spaces.fs(account);
   let entries: Awaited<ReturnType<typeof fsys.readdir>> = [];
   let missing = false;
@@ -69,6 +77,39 @@ export async function filesPage(
     <p><button type="submit" class="primary">Upload</button></p>
     <p id="upload-result" role="status" hidden></p>
   </form>`;
+  const dryRun = html`<form
+    id="dry-run"
+    class="editor"
+    method="post"
+    action="/dry-run/${encodeURIComponent(account)}"
+    data-dry-run
+  >
+    <h2>Check a file (dry run)</h2>
+    <p class="muted">
+      Every row is checked with the import instance against the account's recipients, as
+      <code>datasync import FILE --instance ID --dry-run</code> does: nothing is imported and no job is
+      created. The file is not kept.
+    </p>
+    ${
+      imports.length
+        ? html`<label for="dry-run-instance">Import instance</label>
+            <select id="dry-run-instance" name="instance">
+              ${imports.map(
+                (i) =>
+                  html`<option value="${i.id}" ${i.id === check ? raw(' selected') : ''}>
+                    ${i.id}${i.enabled ? '' : ' (disabled)'}
+                  </option>`,
+              )}
+            </select>
+            <label for="dry-run-file">File</label>
+            <input id="dry-run-file" name="file" type="file" accept=".csv,.txt,text/csv" required />
+            <p><button type="submit" class="primary">Check</button></p>
+            <div id="dry-run-result" role="status" hidden></div>`
+        : html`<p class="empty">
+            This account has no import instance: <a href="/instances${qs({ account })}">create one</a> first.
+          </p>`
+    }
+  </form>`;
   const body = html`${picker}
     <p id="crumbs">${crumbs}</p>
     ${
@@ -107,6 +148,6 @@ export async function filesPage(
             </table>`
           : html`<p class="empty">This folder is empty.</p>`
     }
-    ${upload}`;
+    ${upload} ${dryRun}`;
   return { body };
 }

@@ -458,7 +458,7 @@ export async function instancesPage(api: DashboardApi, account: string | undefin
                           ? html` ${exportRunForm(i.id)}`
                           : i.kind !== 'import'
                             ? html` ${postButton(`/instances/${account}/${i.id}/run`, 'Run now', 'Run this instance now?')}`
-                            : ''
+                            : html` <a href="/files${qs({ account, check: i.id })}#dry-run">Check a file</a>`
                       }
                     </td>
                   </tr>`,

@@ -5,11 +5,14 @@
  * - `PUT /files/:accountId/:folder/:name` — a file into the hosted space (`datasync import FILE` / an SFTP
  *   upload): the request stream is handed as is to the API route `PUT /api/v1/accounts/{id}/files/…`, so the
  *   file streams to disk under the same checks, quotas, FileReady event and audit entry as an API upload;
+ * - `POST /dry-run/:accountId/:instanceId?name=` — a CSV checked with an import instance, nothing imported
+ *   (`datasync import FILE --instance ID --dry-run`): streamed as is to the API route
+ *   `POST /api/v1/accounts/{id}/instances/{instanceId}/dry-run`, which answers the counters and rejected rows;
  * - `POST /events/:accountId` — a JSON lines file of engagement events (`datasync events add ACCOUNT FILE`),
  *   through `POST /api/v1/accounts/{id}/events`, with the CLI's default idempotency key `file:<sha256>`, so
  *   a file added twice (from here or from the CLI) is recorded once.
  *
- * Both answer JSON (the page shows it), errors included: `{ error: { code, message } }`.
+ * All answer JSON (the page shows it), errors included: `{ error: { code, message } }`.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -61,6 +64,23 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRoutesOptio
     const res = await app.inject({
       method: 'PUT',
       url: `/api/v1/accounts/${enc(accountId)}/files/${enc(folder)}/${enc(name)}`,
+      headers: {
+        authorization: `Bearer ${opts.tokenOf(req)}`,
+        'content-type': 'application/octet-stream',
+        ...(length !== undefined ? { 'content-length': String(length) } : {}),
+      },
+      payload: bodyOf(req),
+    });
+    return reply.status(res.statusCode).send(relay(res));
+  });
+
+  app.post('/dry-run/:accountId/:instanceId', async (req, reply) => {
+    const { accountId, instanceId } = req.params as { accountId: string; instanceId: string };
+    const name = (req.query as { name?: string }).name;
+    const length = declaredLength(req.headers['content-length']);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/v1/accounts/${enc(accountId)}/instances/${enc(instanceId)}/dry-run${name ? `?name=${enc(name)}` : ''}`,
       headers: {
         authorization: `Bearer ${opts.tokenOf(req)}`,
         'content-type': 'application/octet-stream',

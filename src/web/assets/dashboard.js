@@ -1,5 +1,5 @@
 // datasync dashboard: the little behaviour the server-rendered pages need. No framework, no build.
-/* global document, location, confirm, setInterval, fetch -- browser script, served as is */
+/* global document, location, confirm, setInterval, fetch, navigator, window -- browser script, served as is */
 'use strict';
 
 // Import status reloads itself while files are queued or running (body[data-autorefresh] seconds),
@@ -175,6 +175,130 @@ document.querySelectorAll('form[data-events]').forEach(function (form) {
       })
       .catch(function (err) {
         say(out, 'error', ['Sending failed: ' + err.message]);
+      });
+  });
+});
+
+// Copy buttons (a new API token, shown once): data-copy names the input to copy from.
+document.querySelectorAll('button[data-copy]').forEach(function (b) {
+  b.addEventListener('click', function () {
+    var input = document.getElementById(b.getAttribute('data-copy'));
+    if (!input) return;
+    input.select();
+    var done = function () {
+      b.textContent = 'Copied';
+    };
+    // The clipboard API needs a secure context (https or localhost); elsewhere the text stays selected.
+    if (navigator.clipboard && window.isSecureContext)
+      navigator.clipboard.writeText(input.value).then(done, function () {});
+    else if (document.execCommand && document.execCommand('copy')) done();
+  });
+});
+
+// "Check a file (dry run)": the CSV goes as the raw body of POST /dry-run/<account>/<instance>?name=<file>;
+// the counters and the first rejected rows come back as JSON and are shown as two tables.
+function cell(tr, text, cls) {
+  var td = tr.insertCell();
+  if (cls) td.className = cls;
+  td.textContent = String(text);
+  return td;
+}
+document.querySelectorAll('form[data-dry-run]').forEach(function (form) {
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var out = document.getElementById('dry-run-result');
+    var file = form.querySelector('input[type=file]').files[0];
+    if (!file) return;
+    var instance = form.querySelector('select[name=instance]').value;
+    var button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    say(out, 'muted', ['Checking ' + file.name + '…']);
+    fetch(
+      form.getAttribute('action') +
+        '/' +
+        encodeURIComponent(instance) +
+        '?name=' +
+        encodeURIComponent(file.name),
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: file,
+        credentials: 'same-origin',
+      },
+    )
+      .then(answer)
+      .then(function (r) {
+        if (!r.ok) return say(out, 'error', [errorText(r.body, r.status)]);
+        var b = r.body;
+        var c = b.counters;
+        say(out, '', []);
+        var line = document.createElement('p');
+        line.id = 'dry-run-summary';
+        line.className = b.status === 'succeeded' ? 'ok' : 'error';
+        line.textContent =
+          b.file +
+          ' with ' +
+          b.instanceId +
+          ': ' +
+          (b.error
+            ? 'the file cannot be imported — ' + b.error.code + ': ' + b.error.message
+            : c.processed +
+              ' rows, ' +
+              c.valid +
+              ' valid, ' +
+              c.rejected +
+              ' rejected. Nothing was imported.');
+        out.appendChild(line);
+        var table = document.createElement('table');
+        table.className = 'kv';
+        table.id = 'dry-run-counts';
+        [
+          ['Rows', 'processed'],
+          ['Valid', 'valid'],
+          ['Rejected', 'rejected'],
+          ['Not matching the header', 'malformed'],
+          ['Duplicated in the file', 'duplicated'],
+          ['Would be created', 'created'],
+          ['Would be updated', 'updated'],
+          ['Unchanged', 'unchanged'],
+        ].forEach(function (row) {
+          var tr = table.insertRow();
+          var th = document.createElement('th');
+          th.textContent = row[0];
+          tr.appendChild(th);
+          cell(tr, c[row[1]], 'num').setAttribute('data-count', row[1]);
+        });
+        out.appendChild(table);
+        if (b.rejected.length) {
+          var h = document.createElement('h3');
+          h.textContent =
+            b.rejected.length < c.rejected
+              ? 'The first ' + b.rejected.length + ' of ' + c.rejected + ' rejected rows'
+              : 'Rejected rows';
+          out.appendChild(h);
+          var rej = document.createElement('table');
+          rej.id = 'dry-run-rejected';
+          var head = rej.createTHead().insertRow();
+          ['Line', 'Code', 'Reason'].forEach(function (t) {
+            var th = document.createElement('th');
+            th.textContent = t;
+            head.appendChild(th);
+          });
+          var body = rej.createTBody();
+          b.rejected.forEach(function (x) {
+            var tr = body.insertRow();
+            cell(tr, x.line, 'num');
+            cell(tr, x.code).className = 'code';
+            cell(tr, x.reason);
+          });
+          out.appendChild(rej);
+        }
+      })
+      .catch(function (err) {
+        say(out, 'error', ['The check failed: ' + err.message]);
+      })
+      .finally(function () {
+        button.disabled = false;
       });
   });
 });
