@@ -12,7 +12,15 @@ import { addList, createAccount, findAccount, openStore, type Store } from '../s
 
 const [step, target, file, mode] = process.argv.slice(2) as [string, string, string, 'reset' | 'keep'];
 let peak = 0;
-const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+/** `process.memoryUsage()` at the RSS peak: tells V8 heap from native memory (buffers, the drivers). */
+let atPeak: NodeJS.MemoryUsage | null = null;
+const sample = setInterval(() => {
+  const rss = process.memoryUsage.rss();
+  if (rss > peak) {
+    peak = rss;
+    atPeak = process.memoryUsage();
+  }
+}, 50);
 sample.unref();
 
 async function open(): Promise<Store> {
@@ -141,7 +149,9 @@ async function datasync(): Promise<number> {
   await seed(store);
   started = Date.now();
   cpuAtStart = process.cpuUsage();
-  const s = await importFile(store, { file, instanceId: 'bench' });
+  // DS_BENCH_BATCH: rows per batch (default: the product's), to compare batch sizes.
+  const batchSize = Number(process.env.DS_BENCH_BATCH) || undefined;
+  const s = await importFile(store, { file, instanceId: 'bench', batchSize });
   await store.close();
   if (s.status !== 'succeeded') throw new Error(`import ${s.status}: ${JSON.stringify(s.error)}`);
   return s.counters.processed;
@@ -165,5 +175,8 @@ console.log(
     ms,
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     rssMb: Math.round(peak / 1e6),
+    atPeakMb: Object.fromEntries(
+      Object.entries((atPeak as NodeJS.MemoryUsage | null) ?? {}).map(([k, v]) => [k, Math.round(v / 1e6)]),
+    ),
   }),
 );

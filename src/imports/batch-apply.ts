@@ -22,7 +22,7 @@ import { IMPORT_OPTOUT_TYPE, planBatch, type BatchPlan } from './batch-planner.j
 import type { AccountContext } from './import-context.js';
 import type { ImportCounters } from './import-counters.js';
 import type { ImportInstance } from './import-instance.js';
-import { IdBitset, KeySet } from './key-set.js';
+import { IdBitset, KeySet, type KeySetOptions } from './key-set.js';
 import type { ImportRow, RowProblem } from './row-validator.js';
 
 /** Keys of a rejected row of a full import: its recipient must not be treated as missing. */
@@ -42,8 +42,8 @@ export interface PassState {
   listsSeen: Set<number>;
 }
 
-export function newPassState(): PassState {
-  return { keys: new KeySet(), seen: new Map(), protect: new IdBitset(), listsSeen: new Set() };
+export function newPassState(keys: KeySetOptions = {}): PassState {
+  return { keys: new KeySet(keys), seen: new Map(), protect: new IdBitset(), listsSeen: new Set() };
 }
 
 /** A row the planner rejected (key conflict), as a problem charged to its channel. */

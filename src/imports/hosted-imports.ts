@@ -96,6 +96,7 @@ export async function runHostedImportJob(
     skipIfProcessed: true,
     validateOnly,
     rejectedCsvPath: rejectedWork,
+    workDir: path.dirname(workFile),
     logger,
     clock,
     batchSize: deps.batchSize,

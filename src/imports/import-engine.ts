@@ -69,6 +69,10 @@ export interface EngineInput {
   /** Opens the rejected-rows writer (null: do not write one); `resumeAt` is the checkpointed length. */
   openRejected: ((header: string[] | null, resumeAt: number) => RejectedCsvWriter) | null;
   batchSize: number;
+  /** Folder for the duplicate counter's spill file (the job's work folder); default the system's temp folder. */
+  workDir?: string;
+  /** Memory cap of the duplicate counter, in hash slots (tests use a tiny one to exercise the spill). */
+  keyMemorySlots?: number;
   clock: Clock;
   onProgress?: (p: ImportProgress) => void;
   onRejected?: (r: RowRejection) => void;
@@ -117,6 +121,13 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     now: () => clock.now().toISOString(),
   });
   const missingCtx = { store, instance, account, clock };
+  // Every pass state's duplicate counter may own a spill file: all are closed (and removed) when the engine ends.
+  const states: PassState[] = [];
+  const passState = (): PassState => {
+    const st = newPassState({ spillDir: input.workDir, memorySlots: input.keyMemorySlots });
+    states.push(st);
+    return st;
+  };
 
   const progress = (phase: ImportProgress['phase'], rows: number, bytes: number) => {
     if (!input.onProgress) return;
@@ -162,6 +173,9 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     let inflight: Promise<void> | null = null;
 
     const flush = async () => {
+      // Rows of one batch are all replayed or all applied (the switch happens right after a flush).
+      const dups = state.keys.takeDuplicates();
+      if (!replaying) delta.duplicated += dups;
       const batchRows = rows;
       const batchRejects = rejects;
       const batchProtect = protectKeys;
@@ -211,9 +225,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
           const r = validate!(it.fields, it.line);
           if (r.ok) {
             const row = r.row;
-            const dupE = row.email !== null && state.keys.addAndCheck('e', row.email);
-            const dupM = row.mobile !== null && state.keys.addAndCheck('m', row.mobile);
-            if ((dupE || dupM) && !replaying) delta.duplicated++;
+            state.keys.addRow(row.email, row.mobile);
             state.listsSeen.add(row.listId);
             rows.push(row);
           } else {
@@ -328,7 +340,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     if (input.dryRun) {
       const counters = emptyCounters();
       const cp = freshCheckpoint();
-      const state = newPassState();
+      const state = passState();
       await primeHeader();
       openWriter(0);
       await pass('dry', counters, state, cp);
@@ -343,16 +355,19 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     const needGuard = instance.guards.maxRejectedRatio !== undefined || missingRule;
     if (needGuard && !cp.guardPassed) {
       const gc = emptyCounters();
-      const gs = newPassState();
+      const gs = passState();
       openWriter(0);
       await pass('guard', gc, gs, freshCheckpoint());
+      // Neither its spill file nor (once out of scope) its 36 MB memory table is needed by the apply pass.
+      gs.keys.close();
+      states.splice(states.indexOf(gs), 1);
       checkRejectGuard(gc);
       if (missingRule) await checkFullGuard(missingCtx, gs, gc);
       cp = freshCheckpoint();
       cp.guardPassed = true;
       counters = emptyCounters();
     }
-    const state = newPassState();
+    const state = passState();
     openWriter(cp.rejectedBytes);
     if (cp.phase === 'apply') {
       await pass('apply', counters, state, cp);
@@ -368,6 +383,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     return result(counters, cp);
   } finally {
     (writer as RejectedCsvWriter | null)?.close();
+    for (const st of states) st.keys.close();
   }
 
   /** Read the header once up front so the rejected writer can start with it. */

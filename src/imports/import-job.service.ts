@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { DatasyncError, isDatasyncError } from '../errors.js';
-import { isFileProcessed, markFileProcessed } from '../store/import-batch.repository.js';
+import { importBatchRows, isFileProcessed, markFileProcessed } from '../store/import-batch.repository.js';
 import {
   findJob,
   insertJob,
@@ -33,10 +33,16 @@ export interface ImportLogger {
 export const silentLogger: ImportLogger = { info() {}, warn() {}, error() {} };
 
 /**
- * Rows per batch transaction: the raw-limit benchmark's transaction size. Key sets travel as one parameter
+ * Rows per batch transaction on SQLite (PostgreSQL: 5,000, see `defaultBatchSize`): the raw-limit benchmark's
+ * transaction size. Key sets travel as one parameter
  * (store/import-batch.repository.ts), so no parameter limit caps it; two batches in memory stay a few MB.
  */
 export const DEFAULT_BATCH_SIZE = 10_000;
+
+/** The dialect's default (store/import-batch-sql.ts): 5,000 rows on PostgreSQL, whose peak RSS it bounds. */
+function defaultBatchSize(store: Store): number {
+  return importBatchRows(store.dialect);
+}
 
 export interface RunImportOptions {
   /** Called after each batch. */
@@ -50,6 +56,13 @@ export interface RunImportOptions {
   /** Skip (status `skipped`) when this instance already imported the same content, unless it allows reprocessing. */
   skipIfProcessed?: boolean;
   batchSize?: number;
+  /**
+   * The job's work folder: the duplicate counter spills its keys there beyond its memory cap (files past 1M
+   * rows), removed when the import ends. Default the system's temporary folder (`datasync import FILE`).
+   */
+  workDir?: string;
+  /** Memory cap of the duplicate counter in hash slots (a power of two; tests make it tiny). */
+  keyMemorySlots?: number;
   clock?: Clock;
   logger?: ImportLogger;
 }
@@ -192,7 +205,9 @@ export async function importFile(store: Store, input: ImportFileInput): Promise<
         openRejected: input.rejectedCsvPath
           ? rejectedOpener(input.rejectedCsvPath, scan, instance.file)
           : null,
-        batchSize: input.batchSize ?? DEFAULT_BATCH_SIZE,
+        batchSize: input.batchSize ?? defaultBatchSize(store),
+        workDir: input.workDir,
+        keyMemorySlots: input.keyMemorySlots,
         clock,
         onProgress: input.onProgress,
         onRejected: input.onRejected,
@@ -320,7 +335,9 @@ export async function runImportJob(
       checkpoint: cp,
       counters: saved,
       openRejected: opts.rejectedCsvPath ? rejectedOpener(opts.rejectedCsvPath, scan, instance.file) : null,
-      batchSize: opts.batchSize ?? DEFAULT_BATCH_SIZE,
+      batchSize: opts.batchSize ?? defaultBatchSize(store),
+      workDir: opts.workDir,
+      keyMemorySlots: opts.keyMemorySlots,
       clock,
       onProgress: opts.onProgress,
       onRejected: opts.onRejected,

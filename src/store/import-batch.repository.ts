@@ -19,7 +19,7 @@ import type { Channel, SubscriptionStatus } from './tables.js';
 
 export * from './import-batch-missing.repository.js';
 export * from './import-batch-writes.repository.js';
-export { fieldColumn, supportsArrayParams, type FieldColumn } from './import-batch-sql.js';
+export { fieldColumn, importBatchRows, supportsArrayParams, type FieldColumn } from './import-batch-sql.js';
 
 export interface KeyedRecipient {
   id: number;

@@ -1,7 +1,8 @@
 /**
  * Invariant 4: an import killed with SIGKILL at any point resumes from its last committed batch; no row is applied
  * twice and none is lost. A 200k-row import is killed at three points, resumed, and the final database (and the
- * rejected-rows file) compared with a clean run.
+ * rejected-rows file) compared with a clean run. The crashed job's duplicate counter has a tiny memory cap, so its
+ * keys spill to disk and every resume rebuilds the spill file (the clean run keeps them in memory): same counters.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,13 +22,17 @@ const CRASH_ROWS = Number(process.env.DS_CRASH_ROWS ?? 0);
 const ROWS_BY_DIALECT = { sqlite: CRASH_ROWS || 100_000, postgres: CRASH_ROWS || 30_000 } as const;
 /** Kill points, as shares of the rows committed. */
 const KILL_AT = [0.15, 0.45, 0.8];
+/** The crashed job's duplicate-counter memory: 4,096 slots (3,072 keys), the rest spills to its work folder. */
+const KEY_SLOTS = 1 << 12;
+let workDir = '';
 
 function generate(file: string, ROWS: number): void {
   const out = fs.openSync(file, 'w');
   const lines: string[] = ['111;444;1;2;3;4;5;6;7;8'];
   for (let i = 0; i < ROWS; i++) {
-    // 1% invalid emails (rejected rows), 1% repeats of an earlier key (duplicates), the rest unique.
-    const n = i % 100 === 7 ? i - 5000 : i;
+    // 1% invalid emails (rejected rows), 1% repeats of an earlier row's keys (duplicates: row i − 5003 is a
+    // plain row, where i − 5000 was itself a repeat row and so never a duplicate), the rest unique.
+    const n = i % 100 === 7 ? i - 5003 : i;
     const email = i % 100 === 3 ? `bad-${i}` : `user${n}@example.com`;
     const mobile = i % 3 === 0 ? `+3934${String(10_000_000 + n)}` : '';
     lines.push(`${email};${mobile};first${i};last${i};city${i % 50};c;d;e;f;g${i}`);
@@ -82,6 +87,8 @@ function runChild(
         store.pgSchema ?? '-',
         jobId,
         rejected,
+        workDir,
+        String(KEY_SLOTS),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -111,6 +118,7 @@ describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-crash-'));
     file = path.join(dir, 'big.csv');
+    workDir = path.join(dir, 'work');
     generate(file, rows);
   });
   afterAll(async () => {
@@ -157,9 +165,18 @@ describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
       .where('id', '=', job.id)
       .executeTakeFirstOrThrow();
     expect(cp.status).toBe('running');
-    const done = await runImportJob(crashed, job.id, { batchSize: 5000, rejectedCsvPath: rejected });
+    // The killed children left their spill files behind.
+    expect(fs.readdirSync(workDir).length).toBeGreaterThan(0);
+    const done = await runImportJob(crashed, job.id, {
+      batchSize: 5000,
+      rejectedCsvPath: rejected,
+      workDir,
+      keyMemorySlots: KEY_SLOTS,
+    });
     expect(done.status).toBe('partial');
+    expect(ref.counters.duplicated).toBeGreaterThan(0);
     expect(done.counters).toEqual(ref.counters);
+    expect(fs.readdirSync(workDir), fs.readdirSync(workDir).join(' ') + ` pid ${process.pid}`).toEqual([]);
     expect(await snapshot(crashed)).toEqual(await snapshot(clean));
     expect(fs.readFileSync(rejected, 'utf8')).toBe(fs.readFileSync(cleanRejected, 'utf8'));
   });
