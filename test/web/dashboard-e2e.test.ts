@@ -11,33 +11,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { ROLES } from '../../src/cli/roles.js';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { upsertRecipient } from '../../src/store/index.js';
 import { runSftp } from '../sftp/sftp-harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts/dashboard');
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(
-    `\n!!! SKIPPING the dashboard end-to-end test: ${CHROMIUM} is missing.` +
-      `\n!!! Install it with: apt-get install -y chromium  (.ci/run does)\n`,
-  );
-
-/** Reload until `selector` shows up (the import runs in the server's worker; bounded wait). */
-async function reloadUntil(page: Page, selector: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await page.locator(selector).count()) > 0) return;
-    if (Date.now() > end) throw new Error(`${selector} did not appear within ${timeoutMs} ms`);
-    await page.waitForTimeout(250);
-    await page.reload();
-  }
-}
+import { ARTIFACTS, hasChromium, launchChromium, reloadUntil } from './browser.js';
 
 describe.skipIf(!hasChromium)('dashboard in headless Chromium over datasync serve (sqlite)', () => {
   let dir: string;
@@ -108,21 +89,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium over datasync serv
     ]);
     expect(((await events.json()) as { rejected: unknown[] }).rejected).toEqual([]);
 
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -11,10 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { DIALECTS } from '../helpers/store.js';
 import { startAdmin, type AdminHarness } from './admin-harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts/dashboard');
-const hasChromium = fs.existsSync(CHROMIUM);
+import { ARTIFACTS, hasChromium, launchChromium } from './browser.js';
 
 describe.skipIf(!hasChromium).each(DIALECTS)(
   'dashboard tokens and import dry run in Chromium (%s)',
@@ -28,18 +25,7 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
         body: { kind: 'import', destination: { listId: 1 } },
       });
       expect(imp.statusCode).toBe(201);
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
-      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      browser = await launchChromium();
     }, 60_000);
     afterAll(async () => {
       await browser?.close();

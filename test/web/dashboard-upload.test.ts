@@ -8,26 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { ROLES } from '../../src/cli/roles.js';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
+import { ARTIFACTS, hasChromium, launchChromium, reloadUntil } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts/dashboard');
-const hasChromium = fs.existsSync(CHROMIUM);
 const MAX_FILE = 64 * 1024;
-
-async function reloadUntil(page: Page, selector: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await page.locator(selector).count()) > 0) return;
-    if (Date.now() > end) throw new Error(`${selector} did not appear within ${timeoutMs} ms`);
-    await page.waitForTimeout(250);
-    await page.reload();
-  }
-}
 
 describe.skipIf(!hasChromium)('dashboard uploads and events in headless Chromium (sqlite)', () => {
   let dir: string;
@@ -49,18 +37,7 @@ describe.skipIf(!hasChromium)('dashboard uploads and events in headless Chromium
     });
     server = await startServer(config, new Set(ROLES), createLogger('silent'));
     base = `http://127.0.0.1:${server.httpPort}`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
