@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFile, runImportJob } from '../../src/imports/index.js';
-import { insertJob, type Store } from '../../src/store/index.js';
+import { insertJob } from '../../src/store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../helpers/store.js';
-import { seedAccount, withInstance } from './helpers.js';
+import { generateImportFile, importSnapshot, seedAccount, withInstance } from './helpers.js';
 
 /**
  * Rows per dialect. The issue's 200k-row run passes on both (`DS_CRASH_ROWS=200000`, ~2.5 min on a loaded 2-core
@@ -25,50 +25,6 @@ const KILL_AT = [0.15, 0.45, 0.8];
 /** The crashed job's duplicate-counter memory: 4,096 slots (3,072 keys), the rest spills to its work folder. */
 const KEY_SLOTS = 1 << 12;
 let workDir = '';
-
-function generate(file: string, ROWS: number): void {
-  const out = fs.openSync(file, 'w');
-  const lines: string[] = ['111;444;1;2;3;4;5;6;7;8'];
-  for (let i = 0; i < ROWS; i++) {
-    // 1% invalid emails (rejected rows), 1% repeats of an earlier row's keys (duplicates: row i − 5003 is a
-    // plain row, where i − 5000 was itself a repeat row and so never a duplicate), the rest unique.
-    const n = i % 100 === 7 ? i - 5003 : i;
-    const email = i % 100 === 3 ? `bad-${i}` : `user${n}@example.com`;
-    const mobile = i % 3 === 0 ? `+3934${String(10_000_000 + n)}` : '';
-    lines.push(`${email};${mobile};first${i};last${i};city${i % 50};c;d;e;f;g${i}`);
-    if (lines.length >= 10_000) {
-      fs.writeSync(out, lines.join('\n') + '\n');
-      lines.length = 0;
-    }
-  }
-  fs.writeSync(out, lines.join('\n') + '\n');
-  fs.closeSync(out);
-}
-
-async function snapshot(store: Store) {
-  const recipients = await store.db
-    .selectFrom('recipients')
-    .select(['email', 'mobile', 'f1', 'f2', 'f3', 'f8'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .execute();
-  const subs = await store.db
-    .selectFrom('subscriptions')
-    .innerJoin('recipients', 'recipients.id', 'subscriptions.recipient_id')
-    .select(['email', 'mobile', 'list_id', 'channel', 'status'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .orderBy('channel')
-    .execute();
-  const members = await store.db
-    .selectFrom('group_members')
-    .innerJoin('recipients', 'recipients.id', 'group_members.recipient_id')
-    .select(['email', 'mobile', 'group_id'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .execute();
-  return { recipients, subs, members };
-}
 
 function runChild(
   store: TestStore,
@@ -119,7 +75,7 @@ describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-crash-'));
     file = path.join(dir, 'big.csv');
     workDir = path.join(dir, 'work');
-    generate(file, rows);
+    generateImportFile(file, rows);
   });
   afterAll(async () => {
     for (const s of stores) await s.cleanup();
@@ -177,7 +133,7 @@ describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
     expect(ref.counters.duplicated).toBeGreaterThan(0);
     expect(done.counters).toEqual(ref.counters);
     expect(fs.readdirSync(workDir), fs.readdirSync(workDir).join(' ') + ` pid ${process.pid}`).toEqual([]);
-    expect(await snapshot(crashed)).toEqual(await snapshot(clean));
+    expect(await importSnapshot(crashed)).toEqual(await importSnapshot(clean));
     expect(fs.readFileSync(rejected, 'utf8')).toBe(fs.readFileSync(cleanRejected, 'utf8'));
   });
 });

@@ -49,3 +49,52 @@ export async function subscriptions(store: Store) {
     .orderBy('channel')
     .execute();
 }
+
+/**
+ * A large import file for crash and takeover tests: 1% invalid emails (rejected rows), 1% repeats of an earlier
+ * row's keys (duplicates), the rest unique; mobiles on every third row.
+ */
+export function generateImportFile(file: string, ROWS: number): void {
+  const out = fs.openSync(file, 'w');
+  const lines: string[] = ['111;444;1;2;3;4;5;6;7;8'];
+  for (let i = 0; i < ROWS; i++) {
+    // 1% invalid emails (rejected rows), 1% repeats of an earlier row's keys (duplicates: row i − 5003 is a
+    // plain row, where i − 5000 was itself a repeat row and so never a duplicate), the rest unique.
+    const n = i % 100 === 7 ? i - 5003 : i;
+    const email = i % 100 === 3 ? `bad-${i}` : `user${n}@example.com`;
+    const mobile = i % 3 === 0 ? `+3934${String(10_000_000 + n)}` : '';
+    lines.push(`${email};${mobile};first${i};last${i};city${i % 50};c;d;e;f;g${i}`);
+    if (lines.length >= 10_000) {
+      fs.writeSync(out, lines.join('\n') + '\n');
+      lines.length = 0;
+    }
+  }
+  fs.writeSync(out, lines.join('\n') + '\n');
+  fs.closeSync(out);
+}
+
+/** Recipients, subscriptions and group memberships in a stable order: equal snapshots mean equal data. */
+export async function importSnapshot(store: Store) {
+  const recipients = await store.db
+    .selectFrom('recipients')
+    .select(['email', 'mobile', 'f1', 'f2', 'f3', 'f8'])
+    .orderBy('email')
+    .orderBy('mobile')
+    .execute();
+  const subs = await store.db
+    .selectFrom('subscriptions')
+    .innerJoin('recipients', 'recipients.id', 'subscriptions.recipient_id')
+    .select(['email', 'mobile', 'list_id', 'channel', 'status'])
+    .orderBy('email')
+    .orderBy('mobile')
+    .orderBy('channel')
+    .execute();
+  const members = await store.db
+    .selectFrom('group_members')
+    .innerJoin('recipients', 'recipients.id', 'group_members.recipient_id')
+    .select(['email', 'mobile', 'group_id'])
+    .orderBy('email')
+    .orderBy('mobile')
+    .execute();
+  return { recipients, subs, members };
+}

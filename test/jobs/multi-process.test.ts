@@ -30,7 +30,7 @@ import {
   type Store,
 } from '../../src/store/index.js';
 import { DATABASE_URL, freshStore, type TestStore } from '../helpers/store.js';
-import { seedAccount, withInstance } from '../imports/helpers.js';
+import { generateImportFile, importSnapshot, seedAccount, withInstance } from '../imports/helpers.js';
 import { createTestDatabase, type TestDatabase } from './pg-database.js';
 
 const CHILD = path.resolve(import.meta.dirname, 'worker-child.ts');
@@ -113,49 +113,6 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | null>): 
   }
 }
 
-function generate(file: string, rows: number): void {
-  const out = fs.openSync(file, 'w');
-  const lines: string[] = ['111;444;1;2;3;4;5;6;7;8'];
-  for (let i = 0; i < rows; i++) {
-    // 1% invalid emails (rejected rows), 1% repeats of an earlier key (duplicates), the rest unique.
-    const n = i % 100 === 7 ? i - 5000 : i;
-    const email = i % 100 === 3 ? `bad-${i}` : `user${n}@example.com`;
-    const mobile = i % 3 === 0 ? `+3934${String(10_000_000 + n)}` : '';
-    lines.push(`${email};${mobile};first${i};last${i};city${i % 50};c;d;e;f;g${i}`);
-    if (lines.length >= 10_000) {
-      fs.writeSync(out, lines.join('\n') + '\n');
-      lines.length = 0;
-    }
-  }
-  fs.writeSync(out, lines.join('\n') + '\n');
-  fs.closeSync(out);
-}
-
-async function snapshot(store: Store) {
-  const recipients = await store.db
-    .selectFrom('recipients')
-    .select(['email', 'mobile', 'f1', 'f2', 'f3', 'f8'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .execute();
-  const subs = await store.db
-    .selectFrom('subscriptions')
-    .innerJoin('recipients', 'recipients.id', 'subscriptions.recipient_id')
-    .select(['email', 'mobile', 'list_id', 'channel', 'status'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .orderBy('channel')
-    .execute();
-  const members = await store.db
-    .selectFrom('group_members')
-    .innerJoin('recipients', 'recipients.id', 'group_members.recipient_id')
-    .select(['email', 'mobile', 'group_id'])
-    .orderBy('email')
-    .orderBy('mobile')
-    .execute();
-  return { recipients, subs, members };
-}
-
 describe.skipIf(!DATABASE_URL)('several datasync processes on one PostgreSQL', () => {
   const nodes: Node[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -182,7 +139,7 @@ describe.skipIf(!DATABASE_URL)('several datasync processes on one PostgreSQL', (
     async () => {
       const { db, dir, dataDir, store } = await sharedEnv();
       const file = path.join(dir, 'big.csv');
-      generate(file, ROWS);
+      generateImportFile(file, ROWS);
 
       // The reference: a clean run of the same file on a fresh store.
       const clean: TestStore = await freshStore('postgres');
@@ -279,7 +236,7 @@ describe.skipIf(!DATABASE_URL)('several datasync processes on one PostgreSQL', (
       expect(result).toMatchObject({ status: 'partial', counters: ref.counters });
 
       // The data equals the clean run's, and so do the rejected rows.
-      expect(await snapshot(store)).toEqual(await snapshot(clean));
+      expect(await importSnapshot(store)).toEqual(await importSnapshot(clean));
       expect(fs.readFileSync(path.join(doneDir, `${jobId}_big.csv.rejected.csv`), 'utf8')).toBe(
         fs.readFileSync(cleanRejected, 'utf8'),
       );
