@@ -8,7 +8,7 @@
  * it is in no URL and on no later page; the dashboard answers `cache-control: no-store`).
  */
 import { formatTime, html, qs } from './html.js';
-import { accountPicker, type DashboardApi } from './pages.js';
+import { accountFilter, type DashboardApi } from './pages.js';
 
 interface Page<T> {
   items: T[];
@@ -64,9 +64,7 @@ export async function accountPage(
   /** A token just created (`POST /account/:id/tokens`): shown on this answer only. */
   newToken?: { name: string; token: string },
 ) {
-  const picker = html`<form class="filters" method="get" action="/account">
-    ${await accountPicker(api, account)}
-  </form>`;
+  const picker = await accountFilter(api, '/account', account);
   const done = message ? html`<p class="ok" id="account-message">${message}</p>` : '';
   if (!account) {
     const accounts = await api.get<Page<AccountView>>('/api/v1/accounts?limit=200');

@@ -5,7 +5,7 @@
  * its numbers in a table underneath, for screen readers and for anyone who wants the exact figures.
  */
 import { formatTime, html, qs, type Raw } from './html.js';
-import { accountPicker, type DashboardApi } from './pages.js';
+import { accountFilter, chooseAccount, type DashboardApi } from './pages.js';
 
 export interface Series {
   name: string;
@@ -151,14 +151,8 @@ interface SmsStats {
 
 /** Charts of one account: rows imported per day, opens and clicks per message, SMS delivery outcomes. */
 export async function chartsPage(api: DashboardApi, account: string | undefined, days = 30) {
-  const picker = html`<form class="filters" method="get" action="/charts">
-    ${await accountPicker(api, account)}
-  </form>`;
-  if (!account)
-    return {
-      body: html`${picker}
-        <p class="empty">Choose an account.</p>`,
-    };
+  const picker = await accountFilter(api, '/charts', account);
+  if (!account) return chooseAccount(picker);
   const a = encodeURIComponent(account);
   const [imports, messages, sms] = await Promise.all([
     api.get<ImportDays>(`/api/v1/accounts/${a}/stats/imports?days=${days}`),

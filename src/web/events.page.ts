@@ -5,17 +5,11 @@
  * counts and the first rejected events.
  */
 import { html } from './html.js';
-import { accountPicker, type DashboardApi } from './pages.js';
+import { accountFilter, chooseAccount, type DashboardApi } from './pages.js';
 
 export async function eventsPage(api: DashboardApi, account: string | undefined) {
-  const picker = html`<form class="filters" method="get" action="/events">
-    ${await accountPicker(api, account)}
-  </form>`;
-  if (!account)
-    return {
-      body: html`${picker}
-        <p class="empty">Choose an account.</p>`,
-    };
+  const picker = await accountFilter(api, '/events', account);
+  if (!account) return chooseAccount(picker);
   await api.get(`/api/v1/accounts/${encodeURIComponent(account)}`);
   const body = html`${picker}
     <form

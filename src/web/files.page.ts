@@ -9,7 +9,7 @@
 import type { HostedSpaces } from '../spaces/index.js';
 import { UPLOAD_FOLDERS } from '../http/index.js';
 import { formatBytes, html, qs, raw } from './html.js';
-import { accountPicker, type DashboardApi } from './pages.js';
+import { accountFilter, chooseAccount, type DashboardApi } from './pages.js';
 
 export async function filesPage(
   api: DashboardApi,
@@ -19,14 +19,8 @@ export async function filesPage(
   /** The import instance preselected in the dry-run form (the Instances page's "Check a file" link). */
   check?: string,
 ) {
-  const picker = html`<form class="filters" method="get" action="/files">
-    ${await accountPicker(api, account)}
-  </form>`;
-  if (!account)
-    return {
-      body: html`${picker}
-        <p class="empty">Choose an account.</p>`,
-    };
+  const picker = await accountFilter(api, '/files', account);
+  if (!account) return chooseAccount(picker);
   await api.get(`/api/v1/accounts/${encodeURIComponent(account)}`);
   const instances = await api.get<{ items: { id: string; kind: string; enabled: boolean }[] }>(
     `/api/v1/accounts/${encodeURIComponent(account)}/instances?limit=200`,

@@ -7,7 +7,7 @@
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { DatasyncError } from '../errors.js';
 import { formatTime, html, qs, raw, type Raw } from './html.js';
-import { accountPicker, type DashboardApi } from './pages.js';
+import { accountFilter, chooseAccount, type DashboardApi } from './pages.js';
 
 interface InstanceView {
   id: string;
@@ -150,14 +150,8 @@ const post = (action: string, label: string, confirmText?: string, fields: Raw =
 
 /** SFTP users of one account: add (password and/or keys), set or remove the password, add / remove keys, remove. */
 export async function sftpUsersPage(api: DashboardApi, account: string | undefined, message?: string) {
-  const picker = html`<form class="filters" method="get" action="/sftp-users">
-    ${await accountPicker(api, account)}
-  </form>`;
-  if (!account)
-    return {
-      body: html`${picker}
-        <p class="empty">Choose an account.</p>`,
-    };
+  const picker = await accountFilter(api, '/sftp-users', account);
+  if (!account) return chooseAccount(picker);
   const a = encodeURIComponent(account);
   const users = await api.get<{ items: SftpUserView[] }>(`/api/v1/accounts/${a}/sftp-users`);
   const base = `/sftp-users/${account}`;

@@ -74,6 +74,19 @@ const download = (jobId: string, which: string, label = which) =>
   html`<a href="/jobs/${jobId}/files/${which}">${label}</a>`;
 
 /** Account picker for admins (a GET form); an account token has exactly one account. */
+/** The account filter at the top of an account's page (a GET form to `action`). */
+export async function accountFilter(api: DashboardApi, action: string, account: string | undefined) {
+  return html`<form class="filters" method="get" action="${action}">
+    ${await accountPicker(api, account)}
+  </form>`;
+}
+
+/** What an account's page shows before an account is chosen. */
+export const chooseAccount = (picker: Raw) => ({
+  body: html`${picker}
+    <p class="empty">Choose an account.</p>`,
+});
+
 export async function accountPicker(api: DashboardApi, current: string | undefined, extra: Raw = raw('')) {
   const accounts = await api.get<Page<{ id: string; name: string }>>('/api/v1/accounts?limit=200');
   if (accounts.items.length === 1 && current === accounts.items[0]!.id) return extra;
@@ -403,14 +416,8 @@ function exportRunForm(instanceId: string): Raw {
 
 /** Instances of one account with their next scheduled run and last result; edit, enable / disable, run. */
 export async function instancesPage(api: DashboardApi, account: string | undefined, after?: string) {
-  const picker = html`<form class="filters" method="get" action="/instances">
-    ${await accountPicker(api, account)}
-  </form>`;
-  if (!account)
-    return {
-      body: html`${picker}
-        <p class="empty">Choose an account.</p>`,
-    };
+  const picker = await accountFilter(api, '/instances', account);
+  if (!account) return chooseAccount(picker);
   const page = await api.get<Page<InstanceView>>(
     `/api/v1/accounts/${encodeURIComponent(account)}/instances${qs({ after, limit: 100 })}`,
   );
