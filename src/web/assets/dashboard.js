@@ -72,112 +72,120 @@ function answer(res) {
   );
 }
 
-document.querySelectorAll('form[data-upload]').forEach(function (form) {
-  form.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var out = document.getElementById('upload-result');
-    var file = form.querySelector('input[type=file]').files[0];
-    if (!file) return;
-    var folder = form.querySelector('select[name=folder]').value;
-    var button = form.querySelector('button[type=submit]');
-    button.disabled = true;
-    say(out, 'muted', ['Uploading ' + file.name + '…']);
-    fetch(
-      form.getAttribute('action') + '/' + encodeURIComponent(folder) + '/' + encodeURIComponent(file.name),
-      {
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream' },
+// The three file forms (upload, events, dry run) share one shape: the chosen file streams as the raw body of a
+// fetch to a dashboard route, the JSON answer is rendered into the form's result element, errors are shown there.
+function onFileSubmit(selector, resultId, request, render) {
+  document.querySelectorAll(selector).forEach(function (form) {
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var out = document.getElementById(resultId);
+      var file = form.querySelector('input[type=file]').files[0];
+      if (!file) return;
+      var rq = request(form, file);
+      var button = form.querySelector('button[type=submit]');
+      if (button) button.disabled = true;
+      say(out, 'muted', [rq.busy]);
+      fetch(rq.url, {
+        method: rq.method,
+        headers: { 'content-type': rq.contentType },
         body: file,
         credentials: 'same-origin',
-      },
-    )
-      .then(answer)
-      .then(function (r) {
-        if (!r.ok) return say(out, 'error', [errorText(r.body, r.status)]);
-        var account = decodeURIComponent(form.getAttribute('action').split('/').pop());
-        say(out, 'ok', [
-          'Uploaded ' + r.body.path + ' (' + r.body.size + ' bytes). Its job appears in ',
-          {
-            href: (folder === 'import' ? '/imports' : '/jobs') + '?account=' + encodeURIComponent(account),
-            text: folder === 'import' ? 'Import status' : 'Jobs',
-          },
-          '.',
-        ]);
       })
-      .catch(function (err) {
-        say(out, 'error', ['The upload failed: ' + err.message]);
-      })
-      .finally(function () {
-        button.disabled = false;
-      });
+        .then(answer)
+        .then(function (r) {
+          if (!r.ok) return say(out, 'error', [errorText(r.body, r.status)]);
+          render(form, out, r.body, rq);
+        })
+        .catch(function (err) {
+          say(out, 'error', [rq.failed + err.message]);
+        })
+        .finally(function () {
+          if (button) button.disabled = false;
+        });
+    });
   });
-});
+}
+
+onFileSubmit(
+  'form[data-upload]',
+  'upload-result',
+  function (form, file) {
+    var folder = form.querySelector('select[name=folder]').value;
+    return {
+      url:
+        form.getAttribute('action') + '/' + encodeURIComponent(folder) + '/' + encodeURIComponent(file.name),
+      method: 'PUT',
+      contentType: 'application/octet-stream',
+      busy: 'Uploading ' + file.name + '…',
+      failed: 'The upload failed: ',
+      folder: folder,
+    };
+  },
+  function (form, out, body, rq) {
+    var account = decodeURIComponent(form.getAttribute('action').split('/').pop());
+    say(out, 'ok', [
+      'Uploaded ' + body.path + ' (' + body.size + ' bytes). Its job appears in ',
+      {
+        href: (rq.folder === 'import' ? '/imports' : '/jobs') + '?account=' + encodeURIComponent(account),
+        text: rq.folder === 'import' ? 'Import status' : 'Jobs',
+      },
+      '.',
+    ]);
+  },
+);
 
 // The events form: the JSON lines file goes to POST /events/<account>; the counts come back as JSON.
-document.querySelectorAll('form[data-events]').forEach(function (form) {
-  form.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var out = document.getElementById('events-result');
-    var file = form.querySelector('input[type=file]').files[0];
-    if (!file) return;
-    say(out, 'muted', ['Sending ' + file.name + '…']);
-    fetch(form.getAttribute('action'), {
+onFileSubmit(
+  'form[data-events]',
+  'events-result',
+  function (form, file) {
+    return {
+      url: form.getAttribute('action'),
       method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
-      body: file,
-      credentials: 'same-origin',
-    })
-      .then(answer)
-      .then(function (r) {
-        if (!r.ok) return say(out, 'error', [errorText(r.body, r.status)]);
-        var b = r.body;
-        say(out, '', []);
-        var line = document.createElement('p');
-        line.className = b.rejected.length ? 'error' : 'ok';
-        line.textContent =
-          b.recorded +
-          ' accepted, ' +
-          b.duplicates +
-          ' already recorded, ' +
-          b.rejected.length +
-          ' rejected.';
-        out.appendChild(line);
-        var table = document.createElement('table');
-        table.className = 'kv';
-        table.id = 'events-counts';
-        [
-          ['Received', b.received],
-          ['Accepted', b.recorded],
-          ['Already recorded', b.duplicates],
-          ['Rejected', b.rejected.length],
-          ['Unsubscribed', b.unsubscribed],
-        ].forEach(function (row) {
-          var tr = table.insertRow();
-          var th = document.createElement('th');
-          th.textContent = row[0];
-          tr.appendChild(th);
-          var td = tr.insertCell();
-          td.className = 'num';
-          td.setAttribute('data-count', row[0].toLowerCase().replace(/ /g, '-'));
-          td.textContent = String(row[1]);
-        });
-        out.appendChild(table);
-        if (b.rejected.length) {
-          var list = document.createElement('ul');
-          list.id = 'events-rejected';
-          b.rejected.slice(0, 20).forEach(function (x) {
-            var li = document.createElement('li');
-            li.textContent = 'event ' + x.index + ': ' + x.code + ' ' + x.message;
-            list.appendChild(li);
-          });
-          out.appendChild(list);
-        }
-      })
-      .catch(function (err) {
-        say(out, 'error', ['Sending failed: ' + err.message]);
+      contentType: 'application/x-ndjson',
+      busy: 'Sending ' + file.name + '…',
+      failed: 'Sending failed: ',
+    };
+  },
+  function (form, out, b) {
+    say(out, '', []);
+    var line = document.createElement('p');
+    line.className = b.rejected.length ? 'error' : 'ok';
+    line.textContent =
+      b.recorded + ' accepted, ' + b.duplicates + ' already recorded, ' + b.rejected.length + ' rejected.';
+    out.appendChild(line);
+    var table = document.createElement('table');
+    table.className = 'kv';
+    table.id = 'events-counts';
+    [
+      ['Received', b.received],
+      ['Accepted', b.recorded],
+      ['Already recorded', b.duplicates],
+      ['Rejected', b.rejected.length],
+      ['Unsubscribed', b.unsubscribed],
+    ].forEach(function (row) {
+      var tr = table.insertRow();
+      var th = document.createElement('th');
+      th.textContent = row[0];
+      tr.appendChild(th);
+      var td = tr.insertCell();
+      td.className = 'num';
+      td.setAttribute('data-count', row[0].toLowerCase().replace(/ /g, '-'));
+      td.textContent = String(row[1]);
+    });
+    out.appendChild(table);
+    if (b.rejected.length) {
+      var list = document.createElement('ul');
+      list.id = 'events-rejected';
+      b.rejected.slice(0, 20).forEach(function (x) {
+        var li = document.createElement('li');
+        li.textContent = 'event ' + x.index + ': ' + x.code + ' ' + x.message;
+        list.appendChild(li);
       });
-  });
-});
+      out.appendChild(list);
+    }
+  },
+);
 
 // Copy buttons (a new API token, shown once): data-copy names the input to copy from.
 document.querySelectorAll('button[data-copy]').forEach(function (b) {
@@ -203,102 +211,82 @@ function cell(tr, text, cls) {
   td.textContent = String(text);
   return td;
 }
-document.querySelectorAll('form[data-dry-run]').forEach(function (form) {
-  form.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var out = document.getElementById('dry-run-result');
-    var file = form.querySelector('input[type=file]').files[0];
-    if (!file) return;
+onFileSubmit(
+  'form[data-dry-run]',
+  'dry-run-result',
+  function (form, file) {
     var instance = form.querySelector('select[name=instance]').value;
-    var button = form.querySelector('button[type=submit]');
-    button.disabled = true;
-    say(out, 'muted', ['Checking ' + file.name + '…']);
-    fetch(
-      form.getAttribute('action') +
+    return {
+      url:
+        form.getAttribute('action') +
         '/' +
         encodeURIComponent(instance) +
         '?name=' +
         encodeURIComponent(file.name),
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: file,
-        credentials: 'same-origin',
-      },
-    )
-      .then(answer)
-      .then(function (r) {
-        if (!r.ok) return say(out, 'error', [errorText(r.body, r.status)]);
-        var b = r.body;
-        var c = b.counters;
-        say(out, '', []);
-        var line = document.createElement('p');
-        line.id = 'dry-run-summary';
-        line.className = b.status === 'succeeded' ? 'ok' : 'error';
-        line.textContent =
-          b.file +
-          ' with ' +
-          b.instanceId +
-          ': ' +
-          (b.error
-            ? 'the file cannot be imported — ' + b.error.code + ': ' + b.error.message
-            : c.processed +
-              ' rows, ' +
-              c.valid +
-              ' valid, ' +
-              c.rejected +
-              ' rejected. Nothing was imported.');
-        out.appendChild(line);
-        var table = document.createElement('table');
-        table.className = 'kv';
-        table.id = 'dry-run-counts';
-        [
-          ['Rows', 'processed'],
-          ['Valid', 'valid'],
-          ['Rejected', 'rejected'],
-          ['Not matching the header', 'malformed'],
-          ['Duplicated in the file', 'duplicated'],
-          ['Would be created', 'created'],
-          ['Would be updated', 'updated'],
-          ['Unchanged', 'unchanged'],
-        ].forEach(function (row) {
-          var tr = table.insertRow();
-          var th = document.createElement('th');
-          th.textContent = row[0];
-          tr.appendChild(th);
-          cell(tr, c[row[1]], 'num').setAttribute('data-count', row[1]);
-        });
-        out.appendChild(table);
-        if (b.rejected.length) {
-          var h = document.createElement('h3');
-          h.textContent =
-            b.rejected.length < c.rejected
-              ? 'The first ' + b.rejected.length + ' of ' + c.rejected + ' rejected rows'
-              : 'Rejected rows';
-          out.appendChild(h);
-          var rej = document.createElement('table');
-          rej.id = 'dry-run-rejected';
-          var head = rej.createTHead().insertRow();
-          ['Line', 'Code', 'Reason'].forEach(function (t) {
-            var th = document.createElement('th');
-            th.textContent = t;
-            head.appendChild(th);
-          });
-          var body = rej.createTBody();
-          b.rejected.forEach(function (x) {
-            var tr = body.insertRow();
-            cell(tr, x.line, 'num');
-            cell(tr, x.code).className = 'code';
-            cell(tr, x.reason);
-          });
-          out.appendChild(rej);
-        }
-      })
-      .catch(function (err) {
-        say(out, 'error', ['The check failed: ' + err.message]);
-      })
-      .finally(function () {
-        button.disabled = false;
+      method: 'POST',
+      contentType: 'application/octet-stream',
+      busy: 'Checking ' + file.name + '…',
+      failed: 'The check failed: ',
+    };
+  },
+  function (form, out, b) {
+    var c = b.counters;
+    say(out, '', []);
+    var line = document.createElement('p');
+    line.id = 'dry-run-summary';
+    line.className = b.status === 'succeeded' ? 'ok' : 'error';
+    line.textContent =
+      b.file +
+      ' with ' +
+      b.instanceId +
+      ': ' +
+      (b.error
+        ? 'the file cannot be imported — ' + b.error.code + ': ' + b.error.message
+        : c.processed + ' rows, ' + c.valid + ' valid, ' + c.rejected + ' rejected. Nothing was imported.');
+    out.appendChild(line);
+    var table = document.createElement('table');
+    table.className = 'kv';
+    table.id = 'dry-run-counts';
+    [
+      ['Rows', 'processed'],
+      ['Valid', 'valid'],
+      ['Rejected', 'rejected'],
+      ['Not matching the header', 'malformed'],
+      ['Duplicated in the file', 'duplicated'],
+      ['Would be created', 'created'],
+      ['Would be updated', 'updated'],
+      ['Unchanged', 'unchanged'],
+    ].forEach(function (row) {
+      var tr = table.insertRow();
+      var th = document.createElement('th');
+      th.textContent = row[0];
+      tr.appendChild(th);
+      cell(tr, c[row[1]], 'num').setAttribute('data-count', row[1]);
+    });
+    out.appendChild(table);
+    if (b.rejected.length) {
+      var h = document.createElement('h3');
+      h.textContent =
+        b.rejected.length < c.rejected
+          ? 'The first ' + b.rejected.length + ' of ' + c.rejected + ' rejected rows'
+          : 'Rejected rows';
+      out.appendChild(h);
+      var rej = document.createElement('table');
+      rej.id = 'dry-run-rejected';
+      var head = rej.createTHead().insertRow();
+      ['Line', 'Code', 'Reason'].forEach(function (t) {
+        var th = document.createElement('th');
+        th.textContent = t;
+        head.appendChild(th);
       });
-  });
-});
+      var body = rej.createTBody();
+      b.rejected.forEach(function (x) {
+        var tr = body.insertRow();
+        cell(tr, x.line, 'num');
+        cell(tr, x.code).className = 'code';
+        cell(tr, x.reason);
+      });
+      out.appendChild(rej);
+    }
+  },
+);
