@@ -203,6 +203,7 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     handlers,
     importConcurrency: config.jobs.importConcurrency,
     shutdownTimeoutSeconds: config.jobs.shutdownTimeoutSeconds,
+    leaseSeconds: config.jobs.leaseSeconds,
     clock,
     log,
   });

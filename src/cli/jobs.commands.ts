@@ -95,6 +95,7 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
           const queue = m.openJobQueue(store, {
             databaseUrl: config.database,
             supervise: false,
+            leaseSeconds: config.jobs.leaseSeconds,
             clock: systemClock,
           });
           await queue.start();

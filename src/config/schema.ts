@@ -137,6 +137,11 @@ export const configSchema = z.strictObject({
       importConcurrency: int(2, 1),
       /** Seconds to let running jobs finish at shutdown before leaving them to resume at the next start. */
       shutdownTimeoutSeconds: int(30, 0),
+      /**
+       * Seconds a running job is leased to its worker; the worker renews it every third of it, and a job whose
+       * worker stopped answering (killed, frozen, cut off) is taken over from its checkpoint after this long.
+       */
+      leaseSeconds: int(300, 30),
       /** Days to keep files in done/ and failed/. 0 keeps them forever. */
       retentionDays: int(30, 0),
     })

@@ -34,6 +34,8 @@ export interface StartJobsOptions {
   shutdownTimeoutSeconds?: number;
   /** pg-boss schema on PostgreSQL. Default `pgboss`. */
   pgBossSchema?: string;
+  /** Lease of a job, seconds: a worker silent this long loses its job to another. Default 300 (`jobs.leaseSeconds`). */
+  leaseSeconds?: number;
   /** Workers' idle wait between empty fetches, ms. Default 1000. */
   pollIntervalMs?: number;
   /** Seconds between scheduler ticks. Default 15 (tests with a fast clock tick more often). */
@@ -73,7 +75,12 @@ export async function scheduledInstancesFromStore(
 
 export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
   const clock = o.clock ?? systemClock;
-  const queue = openJobQueue(o.store, { databaseUrl: o.databaseUrl, pgBossSchema: o.pgBossSchema, clock });
+  const queue = openJobQueue(o.store, {
+    databaseUrl: o.databaseUrl,
+    pgBossSchema: o.pgBossSchema,
+    leaseSeconds: o.leaseSeconds,
+    clock,
+  });
   await queue.start();
   let workers: JobWorkers | undefined;
   let scheduler: Scheduler | undefined;

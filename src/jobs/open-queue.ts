@@ -12,6 +12,8 @@ export interface OpenJobQueueOptions {
   pgBossSchema?: string;
   /** pg-boss maintenance timers; off for short CLI commands. Default true. */
   supervise?: boolean;
+  /** Lease of a job whose sender names none, seconds (config `jobs.leaseSeconds`). Default 300. */
+  leaseSeconds?: number;
   clock: Clock;
 }
 
@@ -22,7 +24,8 @@ export function openJobQueue(store: Pick<Store, 'db' | 'dialect'>, opts: OpenJob
       connectionString: opts.databaseUrl,
       schema: opts.pgBossSchema ?? 'pgboss',
       supervise: opts.supervise ?? true,
+      leaseSeconds: opts.leaseSeconds,
     });
   }
-  return new TableJobQueue(store.db, opts.clock);
+  return new TableJobQueue(store.db, opts.clock, opts.leaseSeconds);
 }

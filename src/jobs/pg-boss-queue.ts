@@ -34,6 +34,8 @@ export interface PgBossQueueOptions {
   groupDeferSeconds?: number;
   /** Run pg-boss's maintenance (archive, purge, expire) on a timer; off in short-lived CLI processes. Default true. */
   supervise?: boolean;
+  /** Lease of a sent job when the sender names none (config `jobs.leaseSeconds`). Default SEND_DEFAULTS'. */
+  leaseSeconds?: number;
 }
 
 /** A UUID derived from the queue and a dedupe key: pg-boss's `ON CONFLICT DO NOTHING` on (name, id) dedupes. */
@@ -130,7 +132,7 @@ export class PgBossJobQueue implements JobQueue {
       retryLimit: opts.retryLimit ?? SEND_DEFAULTS.retryLimit,
       retryDelay: opts.retryDelaySeconds ?? SEND_DEFAULTS.retryDelaySeconds,
       retryBackoff: opts.retryBackoff ?? SEND_DEFAULTS.retryBackoff,
-      expireInSeconds: opts.leaseSeconds ?? SEND_DEFAULTS.leaseSeconds,
+      expireInSeconds: opts.leaseSeconds ?? this.opts.leaseSeconds ?? SEND_DEFAULTS.leaseSeconds,
     };
     if (opts.startAfter) sendOpts.startAfter = opts.startAfter;
     // The group lives in singleton_key: with the `standard` policy pg-boss attaches no uniqueness to it.
@@ -152,8 +154,10 @@ export class PgBossJobQueue implements JobQueue {
     for (let i = 0; i < 10; i++) {
       const [job] = await this.boss.fetch<JobData>(queue, { includeMetadata: true, batchSize: 1 });
       if (!job) return null;
-      const leased = { ...this.toJob(job), leaseSeconds: job.expireInSeconds } as LeasedJob;
-      if (!job.singletonKey || (await this.lockGroup(queue, job.singletonKey, job.id, job.expireInSeconds)))
+      // pg-boss reads `expire_seconds` back as PostgreSQL numeric text ("300.000000"), whatever its typings say.
+      const leaseSeconds = Number(job.expireInSeconds);
+      const leased = { ...this.toJob(job), leaseSeconds } as LeasedJob;
+      if (!job.singletonKey || (await this.lockGroup(queue, job.singletonKey, job.id, leaseSeconds)))
         return leased;
       await this.sql(
         // Undo what the fetch counted: it set started_on on a first run, or bumped retry_count on a re-run.

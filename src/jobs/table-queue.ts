@@ -46,6 +46,8 @@ export class TableJobQueue implements JobQueue {
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
+    /** Lease of a sent job when the sender names none (config `jobs.leaseSeconds`). */
+    private readonly defaultLeaseSeconds: number = SEND_DEFAULTS.leaseSeconds,
   ) {
     this.db = db;
   }
@@ -71,7 +73,7 @@ export class TableJobQueue implements JobQueue {
           retry_limit: opts.retryLimit ?? SEND_DEFAULTS.retryLimit,
           retry_delay_seconds: opts.retryDelaySeconds ?? SEND_DEFAULTS.retryDelaySeconds,
           retry_backoff: (opts.retryBackoff ?? SEND_DEFAULTS.retryBackoff) ? 1 : 0,
-          lease_seconds: opts.leaseSeconds ?? SEND_DEFAULTS.leaseSeconds,
+          lease_seconds: opts.leaseSeconds ?? this.defaultLeaseSeconds,
           start_after: iso(opts.startAfter ?? now),
           lease_owner: null,
           lease_until: null,
