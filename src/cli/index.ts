@@ -14,6 +14,7 @@ import { registerExportCommands } from './export.commands.js';
 import { registerInstanceCommands } from './instances.commands.js';
 import { registerAdminCommands } from './admin.commands.js';
 import { registerMessagesCommands } from './messages.commands.js';
+import { registerTokenCommands } from './tokens.commands.js';
 import type { GlobalOptions } from './context.js';
 import { printJson } from './output.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program, globals);
   registerExportCommands(program, globals);
   registerMessagesCommands(program, globals);
+  registerTokenCommands(program, globals);
   // Subcommands inherit exitOverride so a usage error anywhere throws instead of exiting with 1.
   const applyOverride = (c: Command) => {
     c.exitOverride();

@@ -108,18 +108,30 @@ export function registerJobCommands(program: Command, globals: () => GlobalOptio
       );
   queueAction(
     'retry',
-    'run a failed or cancelled job again, as a new job with the same input (a file import takes its file back from done/ or failed/)',
+    'run a failed or cancelled job again, as a new job with the same input (a file is taken back from done/ or failed/; a stopped CSV2SMS or FTPZIP send is resumed)',
     async (m, store, config, queue, id, json) => {
       const { HostedSpaces } = await import('../spaces/index.js');
       const r = await m.retryJobWithReport(store.db, queue, id, systemClock.now(), {
         files: { dataDir: config.dataDir, spaces: new HostedSpaces(path.join(config.dataDir, 'spaces')) },
       });
-      if (json) return printJson({ ...r.job, retryOf: r.retryOf, inputCopiedFrom: r.input?.from ?? null });
+      if (json)
+        return printJson({
+          ...r.job,
+          retryOf: r.retryOf,
+          inputCopiedFrom: r.input?.from ?? null,
+          resumesSending: r.resumesSending,
+        });
       console.log(`queued job ${r.job.id} (retry of ${id})`);
+      const name = r.job.inputName ?? (r.input ? path.basename(r.input.to) : '');
       if (r.input)
         console.log(
-          `input ${r.job.inputName ?? path.basename(r.input.to)} copied from ${r.input.from} into the work area; ` +
-            `the results of the new run will be in done/ or failed/ as ${r.job.id}_${path.basename(r.input.to)}`,
+          `input ${name} copied from ${r.input.from} into the work area; ` +
+            `the results of the new run will be in done/ or failed/ as ${r.job.id}_${name}`,
+        );
+      if (r.resumesSending !== null)
+        console.log(
+          `the new job resumes the stopped sending ${r.resumesSending}: recipients who already got the ` +
+            `message are not sent it again; its results will be in done/ as ${r.job.id}_${name}`,
         );
     },
   );

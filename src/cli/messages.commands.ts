@@ -1,7 +1,5 @@
 /**
- * CLI parity with the admin API for tokens and messages:
- * - `tokens create ACCOUNT [--name N]`: an API token limited to the account (`POST /accounts/{id}/tokens`),
- *   printed once on stdout (alone, so `$(datasync tokens create acme)` works) and stored hashed;
+ * CLI parity with the admin API for messages (tokens: tokens.commands.ts):
  * - `messages list ACCOUNT [--channel email|sms]`: email (idNl) and SMS (idSMS) messages, newest first
  *   (`GET /accounts/{id}/messages/{channel}`);
  * - `messages summary ACCOUNT CHANNEL NUMBER`: the events summary of one message, the same figures as
@@ -22,24 +20,6 @@ function channelArg(name: string, v: string): Channel {
 }
 
 export function registerMessagesCommands(program: Command, globals: () => GlobalOptions): void {
-  const tokens = program.command('tokens').description('API tokens (for the admin API and the dashboard)');
-  tokens
-    .command('create <account>')
-    .description('create an API token limited to the account; it is printed once and stored hashed')
-    .option('--name <name>', 'what the token is for (default: cli-<date>)')
-    .option('--json', 'JSON output')
-    .action(async (account: string, o: { name?: string; json?: boolean }) => {
-      const name = o.name ?? `cli-${new Date().toISOString().slice(0, 10)}`;
-      if (!name.trim() || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
-      const token = await withStore(globals(), async ({ db }) => {
-        await getAccount(db, account);
-        return (await http()).createApiToken(db, { accountId: account, name });
-      });
-      if (o.json) return printJson({ token, accountId: account, name });
-      console.log(token);
-      console.error(`token "${name}" for account ${account}: shown once, keep it now`);
-    });
-
   const messages = program.command('messages').description('email and SMS messages and their events');
   messages
     .command('list <account>')

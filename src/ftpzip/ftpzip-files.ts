@@ -9,6 +9,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostedSpaces } from '../spaces/index.js';
 
+/** The folder FTPZIP archives are dropped in (reference §5); results go to its `done/` and `failed/`. */
+export const FTPZIP_FOLDER = '/import_zip';
+
 export interface ArchiveLocation {
   accountId: string;
   /** Folder of the upload, as a space path (`/import_zip`). */
@@ -22,7 +25,7 @@ export async function takeArchive(
   loc: ArchiveLocation,
   diskPath: string,
 ): Promise<string> {
-  const to = path.join(spaces.root, '.processing', loc.accountId, `${loc.jobId}_${loc.name}`);
+  const to = spaces.processingFile(loc.accountId, loc.jobId, loc.name);
   await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o750 });
   await fs.rename(diskPath, to);
   return to;

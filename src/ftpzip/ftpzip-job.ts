@@ -15,19 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import type { Clock } from '../clock.js';
-import {
-  sendCampaign,
-  sendTransactional,
-  type EmailTransport,
-  type HostedImages,
-  type RenderOptions,
-  type SendRate,
-} from '../email/index.js';
+import { sendCampaign, sendTransactional, type RenderOptions } from '../email/index.js';
 import { DatasyncError, publicError } from '../errors.js';
-import type { TrackingLinks } from '../http/index.js';
-import type { Logger } from '../logger.js';
-import { normalizeSpacePath, spacePathName, spacePathParent, type HostedSpaces } from '../spaces/index.js';
 import {
   addGroup,
   createMessage,
@@ -40,86 +29,18 @@ import {
   updateJob,
   upsertRecipient,
   type JobStatus,
-  type JobTrigger,
-  type Store,
 } from '../store/index.js';
 import { updateEmailSending } from '../store/email-sendings.repository.js';
 import { buildAttachments, buildHtml, parseRecipientsCsv, requireEntry } from './ftpzip-content.js';
-import { placeArchive, takeArchive, type ArchiveLocation } from './ftpzip-files.js';
-import { notifyJobEnd, type FtpZipNotifier } from './ftpzip-notify.js';
+import { FTPZIP_FOLDER, placeArchive, takeArchive, type ArchiveLocation } from './ftpzip-files.js';
+import { notifyJobEnd } from './ftpzip-notify.js';
 import { checkTransactional, prepareTransactional } from './ftpzip-transactional.js';
-import { parseSettingsXml, type FtpZipSettings } from './settings-xml.js';
+import { parseSettingsXml } from './settings-xml.js';
 import { scheduleToUtc } from './schedule-time.js';
-import { DEFAULT_ZIP_LIMITS, FtpZipError, readZipSafely, type ZipLimits } from './zip-reader.js';
+import type { FtpZipDeps, FtpZipPlan, FtpZipSummary } from './ftpzip-plan.js';
+import { DEFAULT_ZIP_LIMITS, FtpZipError, readZipSafely } from './zip-reader.js';
 
-export interface FtpZipOptions {
-  /** The queued job record to run (the upload router wrote it); default: a new record. */
-  jobId?: string;
-  trigger?: JobTrigger;
-  limits?: ZipLimits;
-  /** Total size of `Attachments/`. Default 3 MB (reference §5.4). */
-  maxAttachmentBytes?: number;
-  rate?: SendRate;
-}
-
-export interface FtpZipDeps {
-  store: Store;
-  spaces: HostedSpaces;
-  clock: Clock;
-  logger: Logger;
-  transport: EmailTransport;
-  links: TrackingLinks;
-  /**
-   * Where `EmbeddedImages=false` images are stored and the URL they are served at (`<dataDir>/media`,
-   * `http.publicUrl`); none = such archives fail with DS_FTPZIP_UNSUPPORTED.
-   */
-  media?: HostedImages;
-  /** Mails the job record to NotifyEmail when the job ends; none = no notifications. */
-  notifier?: FtpZipNotifier;
-  options?: FtpZipOptions;
-}
-
-export interface FtpZipCounters {
-  rows: number;
-  /** Massive: rows imported into the list. Transactional: 0 (nothing is imported). */
-  imported: number;
-  /** Rows refused (bad address, bad values). */
-  rejected: number;
-  /** Transactional: rows dropped as repeats of an earlier address (`KeepDuplicates=false`). */
-  duplicates: number;
-  /** Transactional: rows whose address is unsubscribed from the list, not mailed. */
-  skipped: number;
-  sent: number;
-  bounced: number;
-}
-
-export interface FtpZipSummary {
-  jobId: string;
-  status: JobStatus;
-  error: { code: string; message: string } | null;
-  action: FtpZipSettings['action'] | null;
-  /** `idNl` of the message created or sent; `idInvio` of the sending. */
-  idNl: number | null;
-  idInvio: number | null;
-  /** `sent`, `scheduled` (at `sendAt`), or null (save, or failed before sending). */
-  send: 'sent' | 'scheduled' | null;
-  sendAt: string | null;
-  counters: FtpZipCounters;
-  rejected: Array<{ line: number; code: string; reason: string }>;
-  inputPath: string | null;
-  resultPath: string | null;
-}
-
-/** What a scheduled send needs later (kept in the job's checkpoint). */
-interface FtpZipPlan {
-  v: 1;
-  loc: ArchiveLocation;
-  sendingId: number;
-  render: RenderOptions;
-  summary: FtpZipSummary;
-  /** Where the end-of-job notification goes (NotifyEmail). */
-  notify?: string[];
-}
+export type { FtpZipCounters, FtpZipDeps, FtpZipOptions, FtpZipSummary } from './ftpzip-plan.js';
 
 const MAX_ATTACHMENTS = 3 * 1024 * 1024;
 
@@ -131,14 +52,18 @@ export async function runFtpZip(
   const opts = deps.options ?? {};
   const db = store.db;
   const started = clock.now();
-  const spacePath = normalizeSpacePath(deps.file);
-  const loc: ArchiveLocation = {
-    accountId,
-    folder: spacePathParent(spacePath),
-    name: spacePathName(spacePath),
-    jobId: opts.jobId ?? newJobId(started),
-  };
-  const existing = opts.jobId ? await findJob(db, loc.jobId) : undefined;
+  const jobId = opts.jobId ?? newJobId(started);
+  const existing = opts.jobId ? await findJob(db, jobId) : undefined;
+  // A record whose intake is done (its checkpoint holds the plan) never reads its archive again: a worker
+  // taking it over, or a `jobs retry` of a stopped send, resumes the send of the campaign it already created.
+  const plan = existing?.checkpoint as FtpZipPlan | null | undefined;
+  if (existing && plan?.v === 1) return resumePlan(deps, plan, existing.attempts + 1);
+  const input = spaces.jobInput(accountId, jobId, deps.file, {
+    name: existing?.inputName,
+    folder: FTPZIP_FOLDER,
+  });
+  const spacePath = input.spacePath;
+  const loc: ArchiveLocation = { accountId, folder: input.folder, name: input.name, jobId };
   if (existing) await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
   else
     await insertJob(
@@ -176,7 +101,9 @@ export async function runFtpZip(
   let procPath: string | null = null;
   let notify: string[] = [];
   try {
-    procPath = await takeArchive(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath)).catch(
+    procPath = await (async () =>
+      input.taken ??
+      (await takeArchive(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath))))().catch(
       (e: unknown) => {
         throw new FtpZipError('DS_FTPZIP_UNREADABLE', `${spacePath} cannot be taken for processing`, {
           cause: e,
@@ -362,7 +289,10 @@ export async function runFtpZip(
     }
     const placed = await finishIntake(deps, loc, procPath, summary, 'running');
     procPath = null;
-    return await sendPlan(deps, { v: 1, loc, sendingId: sending.id, render, summary: placed, notify });
+    const plan: FtpZipPlan = { v: 1, loc, sendingId: sending.id, render, summary: placed, notify };
+    // Kept before the first message goes out, so a stopped send can be resumed rather than run again.
+    await updateJob(db, loc.jobId, { checkpoint_json: JSON.stringify(plan) });
+    return await sendPlan(deps, plan);
   } catch (e) {
     if (!(e instanceof DatasyncError)) deps.logger.error({ err: e, jobId: loc.jobId }, 'ftpzip job failed');
     summary.error = publicError(e);
@@ -427,6 +357,36 @@ async function finishIntake(
     ...(ended ? { ended_at: ended } : {}),
   });
   return summary;
+}
+
+/**
+ * The send of a plan whose intake is done, as far as the sending's state allows: a scheduled send keeps
+ * waiting for its time; anything else is sent, and sendCampaign skips every recipient that already has a
+ * `sent` or `bounce` event of this sending, so nobody gets the message twice.
+ */
+async function resumePlan(deps: FtpZipDeps, plan: FtpZipPlan, attempt: number): Promise<FtpZipSummary> {
+  const db = deps.store.db;
+  const started = deps.clock.now().toISOString();
+  await updateJob(db, plan.loc.jobId, { status: 'running', started_at: started, attempts: attempt });
+  // The summary as the intake left it, now this job's (a retry's plan was copied from the stopped job).
+  const summary: FtpZipSummary = {
+    ...plan.summary,
+    jobId: plan.loc.jobId,
+    status: 'running',
+    error: null,
+    ...(plan.resumes ? { resumes: plan.resumes } : {}),
+  };
+  const sending = await db
+    .selectFrom('sendings')
+    .select(['status', 'scheduled_at'])
+    .where('id', '=', plan.sendingId)
+    .executeTakeFirst();
+  if (sending?.status === 'queued' && sending.scheduled_at) {
+    summary.status = 'queued';
+    await updateJob(db, plan.loc.jobId, { status: 'queued', run_after: sending.scheduled_at });
+    return summary;
+  }
+  return sendPlan(deps, { ...plan, summary });
 }
 
 /** Send a scheduled FTPZIP campaign whose time has come (the worker's timer calls it; see docs/ftpzip.md). */

@@ -1,7 +1,8 @@
 /**
  * ftpzip/ — Batch FTPZIP (reference §5): an archive dropped in `/import_zip` creates and/or sends an email
  * campaign. Map: zip-reader (safe reading, limits) → settings-xml (DTD refusal, zod schema) → ftpzip-content
- * (Markup.htm, images, attachments, Recipients.csv) → ftpzip-job (job record, modes, send via email/) with
+ * (Markup.htm, images, attachments, Recipients.csv) → ftpzip-job (job record, modes, send via email/; types and
+ * the kept plan in ftpzip-plan) with
  * ftpzip-files (processing area, done/failed, result.json) and schedule-time (ScheduleDateTime zones).
  */
 export {

@@ -6,7 +6,8 @@
  * Map of http/:
  * - `openapi.ts`       zod as validator + type provider, `/api/openapi.json` generated from route schemas
  * - `auth.ts`          bearer tokens (admin vs account scope), the hook every `/api/v1` scope adds
- * - `messages.routes`  messages (idNl, idSMS), sendings (idInvio), tracked links, account tokens
+ * - `messages.routes`  messages (idNl, idSMS), sendings (idInvio), tracked links
+ * - `tokens.routes`    account API tokens: create (admin), list, revoke
  * - `events.routes`    event ingestion → `events.service.ts` `recordEvents()` → `status-rules.ts`
  * - `tracking.routes`  `/t/o|c|u/<token>` over `tracking-token.ts`; group-committed by `event-batcher.ts`
  * - `media.routes`     `/m/<account>/<sha256>.<ext>` hosted campaign images (FTPZIP `EmbeddedImages=false`)
@@ -24,6 +25,7 @@ import { bearerAuth } from './auth.js';
 import { eventsRoutes } from './events.routes.js';
 import { mediaRoutes } from './media.routes.js';
 import { messagesRoutes } from './messages.routes.js';
+import { tokensRoutes } from './tokens.routes.js';
 import { registerOpenApi, useZod, type ZodTypeProvider } from './openapi.js';
 import { smsHooksRoutes } from './sms-hooks.routes.js';
 import type { Database } from '../store/index.js';
@@ -159,6 +161,7 @@ export async function buildApp(opts: HttpAppOptions): Promise<FastifyInstance> {
       async (req) => req.principal!,
     );
     await api.register(messagesRoutes, { db: opts.db, links, clock: opts.clock });
+    await api.register(tokensRoutes, { db: opts.db, clock: opts.clock });
     await api.register(eventsRoutes, {
       db: opts.db,
       maxParameters: opts.maxParameters,

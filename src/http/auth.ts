@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who called; set by `bearerAuth` (undefined on public routes). */
     principal?: Principal;
+    /** The id of the caller's token (`api_tokens.id`); set with `principal`. */
+    tokenId?: number;
   }
   interface FastifyContextConfig {
     /** Only an admin token may call the route. */
@@ -50,6 +52,7 @@ export function bearerAuth(db: Kysely<Database>): onRequestHookHandler {
     if (!scope) throw new DatasyncError('DS_UNAUTHORIZED', 'the token is not valid');
     req.principal =
       scope.accountId === null ? { kind: 'admin' } : { kind: 'account', accountId: scope.accountId };
+    req.tokenId = scope.id;
     if (req.routeOptions.config.adminOnly && req.principal.kind !== 'admin')
       throw new DatasyncError('DS_FORBIDDEN', 'this action needs an admin token');
     const accountId = (req.params as Record<string, unknown> | undefined)?.accountId;

@@ -6,7 +6,16 @@
  * - `bearerAuth(db)` / `assertAccountAccess(req, accountId)` — API auth for more route files (dashboard).
  */
 export { buildApp, createMetricsRegistry, type HttpAppOptions } from './app.js';
-export { createApiToken, verifyApiToken, hashToken } from './tokens.js';
+export {
+  createApiToken,
+  createApiTokenRecord,
+  verifyApiToken,
+  hashToken,
+  listApiTokens,
+  getApiToken,
+  revokeApiToken,
+  type ApiTokenInfo,
+} from './tokens.js';
 export { bearerAuth, assertAccountAccess, principalAccount, type Principal } from './auth.js';
 export {
   useZod,

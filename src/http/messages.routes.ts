@@ -1,6 +1,6 @@
 /**
- * Admin API for messages (`idNl`, `idSMS`), sendings (`idInvio`), tracked links of a sending, and
- * per-account API tokens. Every path names its account, so `bearerAuth` checks the token's scope.
+ * Admin API for messages (`idNl`, `idSMS`), sendings (`idInvio`) and tracked links of a sending (API tokens:
+ * tokens.routes.ts). Every path names its account, so `bearerAuth` checks the token's scope.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -11,7 +11,6 @@ import type { ZodTypeProvider } from './openapi.js';
 import {
   createMessage,
   createSending,
-  getAccount,
   getMessage,
   getSending,
   listMessages,
@@ -23,8 +22,6 @@ import {
   type Message,
   type Sending,
 } from '../store/index.js';
-import { audit } from './admin-common.js';
-import { createApiToken } from './tokens.js';
 import type { TrackingLinks } from './tracking-links.js';
 
 const num = z.coerce.number().int().positive();
@@ -145,7 +142,7 @@ export interface MessagesRoutesOptions {
   db: Kysely<Database>;
   /** Absent when the tracking secret is not configured: the links route then answers 404. */
   links?: TrackingLinks;
-  /** Creation times of messages, sendings and tokens. Default: the system clock. */
+  /** Creation times of messages and sendings. Default: the system clock. */
   clock?: Clock;
 }
 
@@ -362,31 +359,6 @@ export async function messagesRoutes(fastify: FastifyInstance, opts: MessagesRou
         clicks: Object.fromEntries(req.body.urls.map((u) => [u, l.clickUrl(s.id, rid, u)])),
         headers: l.listUnsubscribeHeaders(s.id, rid),
       };
-    },
-  );
-
-  app.post(
-    `${base}/tokens`,
-    {
-      schema: {
-        params: account,
-        body: z.strictObject({ name: z.string().min(1).max(100) }),
-        response: { 201: z.object({ token: z.string(), accountId: z.string(), name: z.string() }) },
-      },
-      config: {
-        adminOnly: true,
-        openapi: {
-          summary: 'Create an API token limited to this account (admin only; shown once)',
-          tags: ['auth'],
-        },
-      },
-    },
-    async (req, reply) => {
-      const accountId = req.params.accountId;
-      await getAccount(db, accountId);
-      const token = await createApiToken(db, { accountId, name: req.body.name }, clock.now());
-      await audit(db, req, { accountId, action: 'token.create', target: req.body.name }, clock.now());
-      return reply.status(201).send({ token, accountId, name: req.body.name });
     },
   );
 }

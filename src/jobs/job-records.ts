@@ -61,15 +61,31 @@ export async function enqueueJob(
   at = new Date(),
 ): Promise<JobRecord> {
   const record = await insertJob(db, { ...input, status: 'queued' }, at);
+  await sendJobMessage(db, queue, record, opts, at);
+  return record;
+}
+
+/**
+ * Sends the queue message of a `queued` record already written (by {@link enqueueJob}, or by a caller that
+ * had more to write in the same transaction, as `jobs retry` resuming a send). A failed send leaves the
+ * record `failed`.
+ */
+export async function sendJobMessage(
+  db: Kysely<Database>,
+  queue: JobQueue,
+  record: JobRecord,
+  opts: SendOptions = {},
+  at = new Date(),
+): Promise<void> {
   const msg: JobMessage = {
     jobId: record.id,
-    accountId: input.accountId,
-    instanceId: input.instanceId ?? null,
-    kind: input.kind,
-    trigger: input.trigger,
+    accountId: record.accountId,
+    instanceId: record.instanceId,
+    kind: record.kind,
+    trigger: record.trigger,
   };
   try {
-    await queue.send(queueOf(input.kind), msg, sendOptionsFor(input.kind, input.accountId, opts));
+    await queue.send(queueOf(record.kind), msg, sendOptionsFor(record.kind, record.accountId, opts));
   } catch (e) {
     const err = publicError(e);
     await updateJob(db, record.id, {
@@ -80,7 +96,6 @@ export async function enqueueJob(
     });
     throw e;
   }
-  return record;
 }
 
 /**

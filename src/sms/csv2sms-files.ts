@@ -11,6 +11,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostedSpaces } from '../spaces/index.js';
 
+/** The folder CSV2SMS files are dropped in (reference §4); results go to its `done/` and `failed/`. */
+export const CSV2SMS_FOLDER = '/sms';
+
 export interface InputLocation {
   accountId: string;
   /** Folder of the upload, as a space path (`/sms`). */
@@ -21,7 +24,7 @@ export interface InputLocation {
 }
 
 export const processingPath = (spaces: HostedSpaces, loc: InputLocation): string =>
-  path.join(spaces.root, '.processing', loc.accountId, `${loc.jobId}_${loc.name}`);
+  spaces.processingFile(loc.accountId, loc.jobId, loc.name);
 
 /** Move the upload out of the customer's reach; returns the disk path it now has. */
 export async function takeInput(spaces: HostedSpaces, loc: InputLocation, diskPath: string): Promise<string> {

@@ -78,6 +78,7 @@ export async function finish(
     code: plan.header.code,
     idSMS: plan.idSMS,
     idInvio: plan.idInvio,
+    ...(plan.resumes ? { resumes: plan.resumes, inputPath: plan.inputPath } : {}),
     counters: plan.counters,
     startedAt: job?.startedAt ?? null,
     endedAt: s.ended ? ended : null,

@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { DatasyncError, ImportFileError, publicError } from '../errors.js';
-import { normalizeSpacePath, spacePathName, spacePathParent } from '../spaces/index.js';
 import {
   findJob,
   findList,
@@ -36,6 +35,7 @@ import {
 import { campaignName, parseCsv2SmsFile, zonedTimeToUtc } from './csv2sms-header.js';
 import { parseCsv2SmsMessages } from './csv2sms-messages.js';
 import {
+  CSV2SMS_FOLDER,
   placeInput,
   takeInput,
   writeResultFiles,
@@ -61,15 +61,19 @@ export async function runCsv2Sms(
   const opts = deps.options ?? {};
   const db = store.db;
   const started = clock.now();
-  const spacePath = normalizeSpacePath(deps.file);
-  const loc: InputLocation = {
-    accountId,
-    folder: spacePathParent(spacePath),
-    name: spacePathName(spacePath),
-    jobId: opts.jobId ?? newJobId(started),
-  };
+  const jobId = opts.jobId ?? newJobId(started);
   // The queue may have written the record already (enqueueJob); then this run only marks it running.
-  const existing = opts.jobId ? await findJob(db, loc.jobId) : undefined;
+  const existing = opts.jobId ? await findJob(db, jobId) : undefined;
+  // A record whose intake is done (its checkpoint holds the plan) never reads its file again: a worker taking
+  // it over, or a `jobs retry` of a stopped send, resumes the send of the campaign it already created.
+  const plan = existing?.checkpoint as Csv2SmsPlan | null | undefined;
+  if (existing && plan?.v === 1) return resumePlan(deps, plan, existing.attempts + 1);
+  const input = spaces.jobInput(accountId, jobId, deps.file, {
+    name: existing?.inputName,
+    folder: CSV2SMS_FOLDER,
+  });
+  const spacePath = input.spacePath;
+  const loc: InputLocation = { accountId, folder: input.folder, name: input.name, jobId };
   if (existing) {
     await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
   } else {
@@ -88,7 +92,10 @@ export async function runCsv2Sms(
       started,
     );
   }
-  await updateJob(db, loc.jobId, { started_at: started.toISOString(), attempts: (existing?.attempts ?? 0) + 1 });
+  await updateJob(db, loc.jobId, {
+    started_at: started.toISOString(),
+    attempts: (existing?.attempts ?? 0) + 1,
+  });
 
   let procPath: string | null = null;
   let counters = emptyCounters();
@@ -96,7 +103,9 @@ export async function runCsv2Sms(
   let columns: string[] = [];
   let eol: '\n' | '\r\n' = '\r\n';
   try {
-    procPath = await takeInput(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath)).catch(
+    procPath = await (async () =>
+      input.taken ??
+      (await takeInput(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath))))().catch(
       (e: unknown) => {
         throw new ImportFileError(
           'DS_IMPORT_FILE_UNREADABLE',
@@ -296,6 +305,38 @@ export async function runCsv2Sms(
   }
 }
 
+/**
+ * The send of a plan whose intake is done, as far as the sending's state allows: a send waiting for its time
+ * (or for a user, action A) keeps waiting; anything else is sent, and sendOutbox skips every recipient that
+ * already has an event of this sending, so nobody gets the message twice.
+ */
+async function resumePlan(deps: Csv2SmsDeps, plan: Csv2SmsPlan, attempt: number): Promise<Csv2SmsSummary> {
+  const started = deps.clock.now().toISOString();
+  await updateJob(deps.store.db, plan.loc.jobId, {
+    status: 'running',
+    started_at: started,
+    attempts: attempt,
+  });
+  const sending = await findSmsSending(deps.store.db, plan.sendingId);
+  if (sending?.status === 'scheduled')
+    return finish(deps, plan, {
+      status: 'queued',
+      send: 'scheduled',
+      error: null,
+      runAfter: sending.scheduledAt,
+      ended: false,
+    });
+  if (sending?.status === 'queued')
+    return finish(deps, plan, {
+      status: 'succeeded',
+      send: 'queued',
+      error: null,
+      runAfter: null,
+      ended: true,
+    });
+  return sendPlan(deps, plan);
+}
+
 function duplicateCode(code: string, jobId: string): DatasyncError {
   return new ImportFileError(
     'DS_SMS_DUPLICATE_CODE',
@@ -324,6 +365,11 @@ export async function sendScheduledSms(
     throw new DatasyncError(
       'DS_SMS_SEND_STATE',
       `the sending ${plan.idInvio} of job ${job.id} was already sent`,
+    );
+  if (sending.counters.jobId && sending.counters.jobId !== job.id)
+    throw new DatasyncError(
+      'DS_SMS_SEND_STATE',
+      `the sending ${plan.idInvio} of job ${job.id} was taken over by job ${sending.counters.jobId} (jobs retry)`,
     );
   if (
     sending.status === 'scheduled' &&

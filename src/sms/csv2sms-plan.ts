@@ -86,6 +86,8 @@ export interface Csv2SmsPlan {
   /** Rejected and skipped rows (they go to rejected.csv). */
   rejections: RejectedLine[];
   outbox: OutboxItem[];
+  /** Set by `jobs retry`: the job whose stopped send this job resumes (its input stays in that job's name). */
+  resumes?: string;
 }
 
 export const emptyCounters = (): Csv2SmsCounters => ({

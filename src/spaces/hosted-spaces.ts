@@ -12,7 +12,7 @@ import { constants as fsc, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DatasyncError, ValidationError } from '../errors.js';
-import { normalizeSpacePath, spacePathParts } from './space-path.js';
+import { normalizeSpacePath, spacePathName, spacePathParent, spacePathParts } from './space-path.js';
 import type {
   SpaceDirEntry,
   SpaceFile,
@@ -70,6 +70,33 @@ export class HostedSpaces {
       throw new ValidationError('account id is not valid for a space folder', { details: { accountId } });
     }
     return path.join(this.root, accountId);
+  }
+
+  /**
+   * Where a CSV2SMS or FTPZIP job keeps its input while it runs: `<root>/.processing/<account>/<jobId>_<name>`,
+   * outside every account's jail (account ids cannot start with a dot), so the customer can neither read nor
+   * change a file being processed. The job takes an upload here at pick-up; `jobs retry` copies an old
+   * input here for the new job.
+   */
+  processingFile(accountId: string, jobId: string, name: string): string {
+    return path.join(this.root, '.processing', accountId, `${jobId}_${name}`);
+  }
+
+  /**
+   * Where a CSV2SMS or FTPZIP job finds its input. `file` is the upload's space path, still to be taken into
+   * the processing area; or the job's own {@link processingFile} — taken by an earlier attempt, or copied
+   * there by `jobs retry` — which stands for `<folder>/<name>` in the kind's drop folder (`name` is the job
+   * record's input name). `taken` is then that disk path.
+   */
+  jobInput(
+    accountId: string,
+    jobId: string,
+    file: string,
+    o: { name: string | null | undefined; folder: string },
+  ): { spacePath: string; folder: string; name: string; taken: string | null } {
+    const taken = o.name && file === this.processingFile(accountId, jobId, o.name) ? file : null;
+    const spacePath = taken ? `${o.folder}/${o.name}` : normalizeSpacePath(file);
+    return { spacePath, folder: spacePathParent(spacePath), name: spacePathName(spacePath), taken };
   }
 
   /** Creates the account's space and its standard folders if missing; returns its disk folder. Idempotent. */

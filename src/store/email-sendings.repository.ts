@@ -131,6 +131,57 @@ export async function claimDueSending(
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** Why a stopped sending could not be handed to a new job (see {@link takeOverStoppedSending}). */
+export interface SendingOwner {
+  status: string;
+  sendingNumber: number;
+  /** The job the sending's `counters_json.jobId` names (null when its counters lost it). */
+  jobId: string | null;
+}
+
+/**
+ * Hand a stopped sending (status `failed`, email or SMS) from the job that stopped it to the job that will
+ * resume it (`jobs retry`): `counters_json.jobId` becomes `toJobId`. Compare-and-set on status and counters,
+ * so of two retries of the same job only one gets the send, and a sending that is running, waiting, sent, or
+ * already taken over by another retry is never handed out: the answer then says who owns it.
+ */
+export async function takeOverStoppedSending(
+  db: Db,
+  sendingId: number,
+  fromJobId: string,
+  toJobId: string,
+): Promise<({ taken: boolean } & SendingOwner) | undefined> {
+  const row = await db
+    .selectFrom('sendings')
+    .select(['status', 'sending_number', 'counters_json'])
+    .where('id', '=', sendingId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const counters = JSON.parse(row.counters_json ?? '{}') as Record<string, unknown>;
+  const owner = typeof counters.jobId === 'string' ? counters.jobId : null;
+  const refused = {
+    taken: false as const,
+    status: row.status,
+    sendingNumber: row.sending_number,
+    jobId: owner,
+  };
+  if (row.status !== 'failed' || (owner !== null && owner !== fromJobId)) return refused;
+  const r = await db
+    .updateTable('sendings')
+    .set({ counters_json: JSON.stringify({ ...counters, jobId: toJobId }) })
+    .where('id', '=', sendingId)
+    .where('status', '=', 'failed')
+    .where((eb) =>
+      row.counters_json === null
+        ? eb('counters_json', 'is', null)
+        : eb('counters_json', '=', row.counters_json),
+    )
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 1) return { ...refused, taken: true, jobId: toJobId };
+  // Another retry won the race between the read and the update.
+  return takeOverStoppedSending(db, sendingId, fromJobId, toJobId);
+}
+
 export async function listDueEmailSendings(
   db: Db,
   now: Date,

@@ -1,14 +1,12 @@
 /**
  * The Account page: what `accounts`, `lists`, `groups`, `fields`, `recipients list`, `audit list` and
- * `tokens create` do on the command line — create an account (admin), lists, groups, name fields, search
- * recipients, read the audit log, create an account API token (admin). Reads and writes go through the admin
+ * `tokens create|list|revoke` do on the command line — create an account (admin), lists, groups, name fields,
+ * search recipients, read the audit log, API tokens (tokens.page.ts). Reads and writes go through the admin
  * API as the signed-in token (`DashboardApi`).
- *
- * A new token is a secret shown once: the page that answers the creation POST shows it (never a redirect, so
- * it is in no URL and on no later page; the dashboard answers `cache-control: no-store`).
  */
 import { formatTime, html, qs } from './html.js';
 import { accountFilter, type DashboardApi } from './pages.js';
+import { newTokenBox, tokensSection, type NewTokenShown } from './tokens.page.js';
 
 interface Page<T> {
   items: T[];
@@ -61,8 +59,8 @@ export async function accountPage(
   rq: RecipientQuery,
   isAdmin: boolean,
   message?: string,
-  /** A token just created (`POST /account/:id/tokens`): shown on this answer only. */
-  newToken?: { name: string; token: string },
+  /** A token just created (`POST /account/:id/tokens`, then the redirect here): shown once. */
+  newToken?: NewTokenShown,
 ) {
   const picker = await accountFilter(api, '/account', account);
   const done = message ? html`<p class="ok" id="account-message">${message}</p>` : '';
@@ -104,7 +102,7 @@ export async function accountPage(
     };
   }
   const a = `/api/v1/accounts/${encodeURIComponent(account)}`;
-  const [lists, groups, fields, audit, recipients] = await Promise.all([
+  const [lists, groups, fields, audit, recipients, tokens] = await Promise.all([
     api.get<Page<ListView>>(`${a}/lists?limit=200`),
     api.get<Page<GroupView>>(`${a}/groups?limit=200`),
     api.get<{ items: FieldView[] }>(`${a}/fields`),
@@ -112,36 +110,10 @@ export async function accountPage(
     api.get<Page<RecipientView>>(
       `${a}/recipients${qs({ q: rq.q, listId: rq.listId, status: rq.status, after: rq.after, limit: 50 })}`,
     ),
+    tokensSection(api, account, isAdmin),
   ]);
   const post = (what: string) => `/account/${account}/${what}`;
-  const shown = newToken
-    ? html`<section class="secret-once" id="new-token-box">
-        <p class="ok">
-          <strong>Copy this token now: it is not shown again.</strong> datasync keeps only its hash; if it is
-          lost, create another one.
-        </p>
-        <label for="new-token">API token "${newToken.name}" for account ${account}</label>
-        <input id="new-token" readonly value="${newToken.token}" size="60" autocomplete="off" />
-        <button type="button" data-copy="new-token">Copy</button>
-      </section>`
-    : '';
-  const tokens = isAdmin
-    ? html`<h2>API tokens</h2>
-        <form class="inline" method="post" action="${post('tokens')}" id="token-form">
-          <input
-            name="name"
-            required
-            maxlength="100"
-            placeholder="name, e.g. crm-sync"
-            aria-label="token name"
-          />
-          <button type="submit">Create token</button>
-          <span class="muted"
-            >A token limited to this account (the API, and sign-in here). It is shown once, right after
-            creation.</span
-          >
-        </form>`
-    : '';
+  const shown = newToken ? newTokenBox(account, newToken) : '';
   const body = html`${picker}${done}${shown}
     <div class="grid">
       <section>

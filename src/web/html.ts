@@ -63,6 +63,25 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s ? `?${s}` : '';
 }
 
+/**
+ * A one-button POST form (the dashboard's actions: cancel, retry, enable, remove, revoke…). `confirm` asks
+ * first (dashboard.js, `data-confirm`); `fields` are hidden or small inputs sent with it.
+ */
+export function postButton(
+  action: string,
+  label: string,
+  o: { confirm?: string; primary?: boolean; fields?: Raw } = {},
+): Raw {
+  return html`<form class="inline" method="post" action="${action}">
+    ${o.fields}<button
+      type="submit"
+      ${o.primary ? raw(' class="primary"') : ''}${o.confirm ? html` data-confirm="${o.confirm}"` : ''}
+    >
+      ${label}
+    </button>
+  </form>`;
+}
+
 export type Section = 'imports' | 'jobs' | 'instances' | 'files' | 'charts' | 'sftp' | 'account';
 
 export interface LayoutOptions {

@@ -6,7 +6,7 @@
  */
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { DatasyncError } from '../errors.js';
-import { formatTime, html, qs, raw, type Raw } from './html.js';
+import { formatTime, html, postButton, qs } from './html.js';
 import { accountFilter, chooseAccount, type DashboardApi } from './pages.js';
 
 interface InstanceView {
@@ -143,11 +143,6 @@ interface SftpUserView {
   createdAt: string;
 }
 
-const post = (action: string, label: string, confirmText?: string, fields: Raw = raw('')) =>
-  html`<form class="inline" method="post" action="${action}">
-    ${fields}<button type="submit" ${confirmText ? html`data-confirm="${confirmText}"` : ''}>${label}</button>
-  </form>`;
-
 /** SFTP users of one account: add (password and/or keys), set or remove the password, add / remove keys, remove. */
 export async function sftpUsersPage(api: DashboardApi, account: string | undefined, message?: string) {
   const picker = await accountFilter(api, '/sftp-users', account);
@@ -178,15 +173,15 @@ export async function sftpUsersPage(api: DashboardApi, account: string | undefin
                     </td>
                     <td>
                       ${u.hasPassword ? 'set' : html`<span class="muted">none</span>`}
-                      ${post(`${base}/${u.username}/password`, 'Set', undefined, html`<input type="password" name="password" minlength="8" autocomplete="new-password" aria-label="new password" required />`)}
-                      ${u.hasPassword ? post(`${base}/${u.username}/password`, 'Remove', 'Remove the password? The user can then log in with keys only.', html`<input type="hidden" name="remove" value="1" />`) : ''}
+                      ${postButton(`${base}/${u.username}/password`, 'Set', { fields: html`<input type="password" name="password" minlength="8" autocomplete="new-password" aria-label="new password" required />` })}
+                      ${u.hasPassword ? postButton(`${base}/${u.username}/password`, 'Remove', { confirm: 'Remove the password? The user can then log in with keys only.', fields: html`<input type="hidden" name="remove" value="1" />` }) : ''}
                     </td>
                     <td>
                       ${u.keys.map(
                         (k) =>
                           html`<div class="key-row">
                             <code>${k.algo} ${k.fingerprint}</code> ${k.comment}
-                            ${post(`${base}/${u.username}/keys/remove`, 'Remove', 'Remove this key?', html`<input type="hidden" name="fingerprint" value="${k.fingerprint}" />`)}
+                            ${postButton(`${base}/${u.username}/keys/remove`, 'Remove', { confirm: 'Remove this key?', fields: html`<input type="hidden" name="fingerprint" value="${k.fingerprint}" />` })}
                           </div>`,
                       )}
                       <form class="inline" method="post" action="${base}/${u.username}/keys">
@@ -203,7 +198,7 @@ export async function sftpUsersPage(api: DashboardApi, account: string | undefin
                     </td>
                     <td>${formatTime(u.createdAt)}</td>
                     <td>
-                      ${post(`${base}/${u.username}/remove`, 'Remove user', `Remove SFTP user ${u.username} and its keys?`)}
+                      ${postButton(`${base}/${u.username}/remove`, 'Remove user', { confirm: `Remove SFTP user ${u.username} and its keys?` })}
                     </td>
                   </tr>`,
               )}

@@ -2,7 +2,7 @@
  * The dashboard pages. Each renders what the admin API answers for the signed-in token (`DashboardApi`), so
  * the pages see exactly what the token may see through the API: same scoping, same validation, same shapes.
  */
-import { formatBytes, formatTime, html, qs, raw, type Raw } from './html.js';
+import { formatBytes, formatTime, html, postButton, qs, raw, type Raw } from './html.js';
 
 export interface DashboardApi {
   /** GET an admin API path as the signed-in token; throws the API's DatasyncError on non-2xx. */
@@ -60,16 +60,6 @@ const sub = (c: Record<string, unknown> | null, ch: string, k: string): number |
   return typeof v === 'number' ? v : '';
 };
 
-function postButton(action: string, label: string, confirmText?: string, primary = false): Raw {
-  return html`<form class="inline" method="post" action="${action}">
-    <button
-      type="submit"
-      ${primary ? raw(' class="primary"') : ''}${confirmText ? html` data-confirm="${confirmText}"` : ''}
-    >
-      ${label}
-    </button>
-  </form>`;
-}
 const download = (jobId: string, which: string, label = which) =>
   html`<a href="/jobs/${jobId}/files/${which}">${label}</a>`;
 
@@ -144,7 +134,7 @@ export async function importStatusPage(api: DashboardApi, account: string | unde
                     <td>${formatTime(j.createdAt)}</td>
                     <td>
                       ${j.files.input ? download(j.id, 'input', 'download') : ''}
-                      ${postButton(`/jobs/${j.id}/cancel`, j.status === 'running' ? 'Stop' : 'Remove', j.status === 'running' ? 'Stop this import? Rows already committed stay.' : 'Remove this file from the queue without importing it?')}
+                      ${postButton(`/jobs/${j.id}/cancel`, j.status === 'running' ? 'Stop' : 'Remove', { confirm: j.status === 'running' ? 'Stop this import? Rows already committed stay.' : 'Remove this file from the queue without importing it?' })}
                     </td>
                   </tr>`,
               )}
@@ -258,9 +248,9 @@ export async function jobDetailPage(api: DashboardApi, jobId: string) {
       </dd>
     </dl>
     <p>
-      ${ACTIVE.has(j.status) ? postButton(`/jobs/${j.id}/cancel`, 'Cancel', 'Cancel this job?') : ''}${
+      ${ACTIVE.has(j.status) ? postButton(`/jobs/${j.id}/cancel`, 'Cancel', { confirm: 'Cancel this job?' }) : ''}${
         j.status === 'failed' || j.status === 'cancelled'
-          ? postButton(`/jobs/${j.id}/retry`, 'Retry', 'Run this job again?', true)
+          ? postButton(`/jobs/${j.id}/retry`, 'Retry', { confirm: 'Run this job again?', primary: true })
           : ''
       }
     </p>
@@ -460,11 +450,11 @@ export async function instancesPage(api: DashboardApi, account: string | undefin
                     </td>
                     <td>
                       <a href="/instances/${account}/${i.id}/edit">Edit</a>
-                      ${postButton(`/instances/${account}/${i.id}/${i.enabled ? 'disable' : 'enable'}`, i.enabled ? 'Disable' : 'Enable', i.enabled ? 'Disable this instance?' : undefined)}${
+                      ${postButton(`/instances/${account}/${i.id}/${i.enabled ? 'disable' : 'enable'}`, i.enabled ? 'Disable' : 'Enable', { confirm: i.enabled ? 'Disable this instance?' : undefined })}${
                         i.kind === 'export'
                           ? html` ${exportRunForm(i.id)}`
                           : i.kind !== 'import'
-                            ? html` ${postButton(`/instances/${account}/${i.id}/run`, 'Run now', 'Run this instance now?')}`
+                            ? html` ${postButton(`/instances/${account}/${i.id}/run`, 'Run now', { confirm: 'Run this instance now?' })}`
                             : html` <a href="/files${qs({ account, check: i.id })}#dry-run">Check a file</a>`
                       }
                     </td>

@@ -1,10 +1,10 @@
 /**
  * CLI parity with the admin API, through the real `datasync` CLI on both dialects: `instances validate`
  * (the API's validation, nothing saved, exit 1 with every problem), `tokens create` (a working account token,
- * printed once), `messages list` and `messages summary` (the same figures as the summary route).
+ * printed once; `tokens list` and `tokens revoke`), `messages list` and `messages summary` (the same figures as
+ * the summary route).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
@@ -13,6 +13,8 @@ import {
   adminApiRoutes,
   buildApp,
   createApiToken,
+  createApiTokenRecord,
+  listApiTokens,
   recordEvents,
   verifyApiToken,
 } from '../../src/http/index.js';
@@ -23,13 +25,11 @@ import {
   createAccount,
   createMessage,
   listInstances,
-  openStore,
   upsertRecipient,
   type Store,
 } from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { openCliWorkspace, type CliWorkspace } from '../helpers/cli.js';
 import { DIALECTS } from '../helpers/store.js';
-import { createTestDatabase, type TestDatabase } from '../jobs/pg-database.js';
 
 const GOOD = `
 - id: acme-import
@@ -72,37 +72,18 @@ instances:
 `;
 
 describe.each(DIALECTS)('CLI parity with the admin API (%s)', (dialect) => {
+  let w: CliWorkspace;
   let dir: string;
-  let database: string;
-  let pgDb: TestDatabase | undefined;
   let store: Store;
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-parity-'));
-    if (dialect === 'postgres') {
-      pgDb = await createTestDatabase();
-      database = pgDb.url;
-    } else database = `sqlite:${path.join(dir, 'datasync.db')}`;
-    store = await openStore({ database, dataDir: dir });
+    w = await openCliWorkspace(dialect, { prefix: 'ds-parity-' });
+    ({ dir, store } = w);
     await createAccount(store.db, { id: 'acme', name: 'Acme' });
     await addList(store.db, { accountId: 'acme', listId: 1, name: 'News' });
   });
-  afterEach(async () => {
-    await store?.close();
-    await pgDb?.drop();
-    pgDb = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => w?.close());
 
-  const cli = (...args: string[]) =>
-    runCli(args, {
-      cwd: dir,
-      env: {
-        DATASYNC_DATABASE: database,
-        DATASYNC_DATA_DIR: dir,
-        DATASYNC_DEMO: 'false',
-        DATASYNC_LOG__LEVEL: 'silent',
-      },
-    });
+  const cli = (...args: string[]) => w.cli(...args);
 
   it(
     'instances validate: every document through the API validation, nothing saved',
@@ -156,6 +137,58 @@ describe.each(DIALECTS)('CLI parity with the admin API (%s)', (dialect) => {
   );
 
   it(
+    "tokens list shows an account's tokens without secrets; tokens revoke refuses the token at once",
+    { timeout: 120_000 },
+    async () => {
+      await createAccount(store.db, { id: 'other', name: 'Other' });
+      const otherToken = await createApiToken(store.db, { accountId: 'other', name: 'other-ci' });
+      const r = await cli('tokens', 'create', 'acme', '--name', 'crm', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const crm = JSON.parse(r.stdout) as { id: number; token: string; name: string };
+      const backup = await createApiTokenRecord(store.db, { accountId: 'acme', name: 'backup' });
+      expect(await verifyApiToken(store.db, crm.token)).toEqual({ id: crm.id, accountId: 'acme' });
+
+      const list = await cli('tokens', 'list', 'acme', '--json');
+      expect(list.code, list.stderr).toBe(0);
+      const rows = JSON.parse(list.stdout) as Record<string, unknown>[];
+      expect(rows).toEqual([
+        {
+          id: crm.id,
+          accountId: 'acme',
+          name: 'crm',
+          createdAt: expect.any(String),
+          lastUsedAt: expect.any(String),
+        },
+        { id: backup.id, accountId: 'acme', name: 'backup', createdAt: expect.any(String), lastUsedAt: null },
+      ]);
+      const hashes = await store.db.selectFrom('api_tokens').select('token_hash').execute();
+      for (const h of hashes) expect(list.stdout).not.toContain(h.token_hash);
+      expect(list.stdout).not.toContain(crm.token);
+      const human = await cli('tokens', 'list', 'acme');
+      expect(human.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+CREATEDAT\s+LASTUSEDAT$/);
+      expect(human.stdout).toContain('backup');
+
+      // Another account's token is not this account's to revoke: not found, and it still works.
+      const otherId = (await verifyApiToken(store.db, otherToken))!.id;
+      const cross = await cli('tokens', 'revoke', 'acme', String(otherId));
+      expect(cross.code).toBe(1);
+      expect(cross.stderr).toMatch(/^error DS_NOT_FOUND: /m);
+      expect(await verifyApiToken(store.db, otherToken)).toBeDefined();
+
+      const revoked = await cli('tokens', 'revoke', 'acme', String(crm.id));
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toContain(`revoked token ${crm.id} "crm"`);
+      expect(await verifyApiToken(store.db, crm.token)).toBeUndefined();
+      expect(await verifyApiToken(store.db, backup.token)).toBeDefined();
+      expect((await listApiTokens(store.db, 'acme')).map((t) => t.id)).toEqual([backup.id]);
+      const again = await cli('tokens', 'revoke', 'acme', String(crm.id));
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^error DS_NOT_FOUND: /m);
+      expect((await cli('tokens', 'revoke', 'acme', 'crm')).code).toBe(2);
+    },
+  );
+
+  it(
     'tokens create prints a working account token once; messages list and summary match the API',
     { timeout: 120_000 },
     async () => {
@@ -164,7 +197,7 @@ describe.each(DIALECTS)('CLI parity with the admin API (%s)', (dialect) => {
       const token = t.stdout.trim();
       expect(token).toMatch(/^ds_acc_\S+$/);
       expect(t.stderr).toContain('shown once');
-      expect(await verifyApiToken(store.db, token)).toEqual({ accountId: 'acme' });
+      expect(await verifyApiToken(store.db, token)).toEqual({ id: expect.any(Number), accountId: 'acme' });
       const none = await cli('tokens', 'create', 'nobody');
       expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/^error DS_NOT_FOUND: /m);

@@ -5,71 +5,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliProcess } from '../helpers/cli.js';
+import { startServe, stopServe, type Served } from '../helpers/cli.js';
 import { runSftp } from '../sftp/sftp-harness.js';
-
-interface Started {
-  child: ChildProcess;
-  httpPort: number;
-  sftpPort: number;
-  stderr: () => string;
-  stdout: () => string;
-}
-
-/** Start `serve` on free ports and resolve once both listeners logged their port. */
-function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = false): Promise<Started> {
-  const child = cliProcess(['serve'], {
-    cwd,
-    env: {
-      DATASYNC_HTTP__PORT: '0',
-      DATASYNC_SFTP__PORT: '0',
-      DATASYNC_HTTP__HOST: '127.0.0.1',
-      DATASYNC_SFTP__HOST: '127.0.0.1',
-      ...env,
-    },
-  });
-  let err = '';
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const ports: { http?: number; sftp?: number } = {};
-    // The secrets go to stderr, another pipe than the logs: on a first start wait for the end of that block too.
-    const check = () => {
-      if (ports.http && ports.sftp && (!firstStart || err.includes('Keep them now')))
-        resolve({ child, httpPort: ports.http, sftpPort: ports.sftp, stderr: () => err, stdout: () => out });
-    };
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      check();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const j = JSON.parse(line) as { msg?: string; httpPort?: number; sftpPort?: number };
-          if (j.msg === 'datasync ready') Object.assign(ports, { http: j.httpPort, sftp: j.sftpPort });
-        } catch {
-          /* a partial line */
-        }
-      }
-      check();
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited early with ${code}: ${err}`)));
-  });
-}
-
-function stopServe(child: ChildProcess): Promise<number | string | null> {
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? null));
-    child.kill('SIGTERM');
-  });
-}
 
 describe('datasync serve (first start, embedded defaults)', () => {
   let cwd: string;
-  let s: Started;
+  let s: Served;
   beforeAll(async () => {
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-serve-'));
     s = await startServe(cwd, {}, true);

@@ -8,7 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import yazl from 'yazl';
 import { createEmailTransport, type EmailTransport } from '../../src/email/index.js';
-import { runFtpZip, type FtpZipOptions, type FtpZipSummary } from '../../src/ftpzip/index.js';
+import {
+  runFtpZip,
+  sendScheduledFtpZip,
+  type FtpZipDeps,
+  type FtpZipOptions,
+  type FtpZipSummary,
+} from '../../src/ftpzip/index.js';
 import { Notifier } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
 import { HostedSpaces } from '../../src/spaces/index.js';
@@ -28,6 +34,10 @@ export interface FtpZipRig {
   top: string;
   /** Upload `zip` as `/import_zip/<name>` and run the job. */
   run(zip: Buffer, name?: string, options?: FtpZipOptions): Promise<FtpZipSummary>;
+  /** Run a job on `file` (a space path, or the input a job record names) as the worker does. */
+  runFile(file: string, options?: FtpZipOptions): Promise<FtpZipSummary>;
+  /** Send a scheduled job's campaign now, as the worker's timer does when its time has come. */
+  sendScheduled(jobId: string): Promise<FtpZipSummary>;
   close(): Promise<void>;
 }
 
@@ -50,6 +60,20 @@ export async function startRig(
   const spaces = new HostedSpaces(path.join(top, 'spaces'));
   await spaces.ensureAccount(seed.accountId);
   const logger = createLogger('silent');
+  const deps = (options: FtpZipOptions = {}): FtpZipDeps => ({
+    store: h.store,
+    spaces,
+    clock: h.clock,
+    logger,
+    transport,
+    links: h.links,
+    // Hosted images (EmbeddedImages=false) land in the harness's data dir, served by its listening app.
+    media: { dataDir: h.dataDir, publicUrl: h.base },
+    notifier,
+    options: { rate: { retryDelayMs: 0 }, ...options },
+  });
+  const runFile = (file: string, options: FtpZipOptions = {}) =>
+    runFtpZip({ ...deps(options), file, accountId: seed.accountId });
   return {
     h,
     seed,
@@ -58,23 +82,12 @@ export async function startRig(
     spaces,
     notifier,
     top,
+    runFile,
+    sendScheduled: (jobId) => sendScheduledFtpZip({ ...deps(), jobId }),
     async run(zip, name = 'campaign.zip', options = {}) {
       const disk = await spaces.resolveOnDisk(seed.accountId, `/import_zip/${name}`);
       fs.writeFileSync(disk, zip);
-      return runFtpZip({
-        store: h.store,
-        spaces,
-        file: `/import_zip/${name}`,
-        accountId: seed.accountId,
-        clock: h.clock,
-        logger,
-        transport,
-        links: h.links,
-        // Hosted images (EmbeddedImages=false) land in the harness's data dir, served by its listening app.
-        media: { dataDir: h.dataDir, publicUrl: h.base },
-        notifier,
-        options: { rate: { retryDelayMs: 0 }, ...options },
-      });
+      return runFile(`/import_zip/${name}`, options);
     },
     async close() {
       notifier?.close();
@@ -100,6 +113,22 @@ export function buildZip(
     zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
     zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
     zip.outputStream.on('error', reject);
+  });
+}
+
+/**
+ * The usual campaign archive: Settings.xml from `xml` (see {@link settingsXml}), Markup.htm with its logo.png,
+ * and Recipients.csv.
+ */
+export function campaignZip(
+  xml: Parameters<typeof settingsXml>[0] = {},
+  recipients: string = RECIPIENTS,
+): Promise<Buffer> {
+  return buildZip({
+    'Settings.xml': settingsXml(xml),
+    'Markup.htm': MARKUP,
+    'logo.png': PNG,
+    'Recipients.csv': recipients,
   });
 }
 

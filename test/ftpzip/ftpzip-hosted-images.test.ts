@@ -14,6 +14,7 @@ import {
   PNG,
   RECIPIENTS,
   buildZip,
+  campaignZip,
   listTree,
   settingsXml,
   startRig,
@@ -170,14 +171,7 @@ describe.each(DIALECTS)('ftpzip hosted images (%s)', (dialect) => {
   });
 
   it('EmbeddedImages true keeps CID parts and writes no media', async () => {
-    const s = await r.run(
-      await buildZip({
-        'Settings.xml': settingsXml({ embeddedImages: 'true' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': RECIPIENTS,
-      }),
-    );
+    const s = await r.run(await campaignZip({ embeddedImages: 'true' }));
     expect(s.counters.sent).toBe(2);
     const [m] = await r.sink.waitFor(2);
     const img = m!.attachments.find((a) => a.contentType === 'image/png')!;

@@ -1,8 +1,6 @@
 /** FTPZIP modes end to end: a FULL archive imports, sends and leaves its files; SAVE; scheduled FULL; SEND. */
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sendScheduledFtpZip } from '../../src/ftpzip/index.js';
-import { createLogger } from '../../src/logger.js';
 import { findJob, listRecipients } from '../../src/store/index.js';
 import { DIALECTS } from '../helpers/store.js';
 import {
@@ -10,6 +8,7 @@ import {
   PNG,
   RECIPIENTS,
   buildZip,
+  campaignZip,
   listTree,
   settingsXml,
   startRig,
@@ -83,26 +82,13 @@ describe.each(DIALECTS)('ftpzip modes (%s)', (dialect) => {
 
     // Harness clock: 2026-03-01T10:00Z; 12:30 in Rome (UTC+1 in March before DST) = 11:30Z.
     const sched = await r.run(
-      await buildZip({
-        'Settings.xml': settingsXml({ schedule: '2026-03-01T12:30:00.000' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': '111\nsched@example.com\n',
-      }),
+      await campaignZip({ schedule: '2026-03-01T12:30:00.000' }, '111\nsched@example.com\n'),
       'sched.zip',
     );
     expect(sched).toMatchObject({ status: 'queued', send: 'scheduled', sendAt: '2026-03-01T11:30:00.000Z' });
     expect(r.sink.messages).toHaveLength(0);
     expect((await findJob(r.h.store.db, sched.jobId))?.status).toBe('queued');
-    const sent = await sendScheduledFtpZip({
-      store: r.h.store,
-      spaces: r.spaces,
-      clock: r.h.clock,
-      logger: createLogger('silent'),
-      transport: r.transport,
-      links: r.h.links,
-      jobId: sched.jobId,
-    });
+    const sent = await r.sendScheduled(sched.jobId);
     expect(sent).toMatchObject({ status: 'succeeded', send: 'sent', counters: { sent: 1 } });
     await r.sink.waitFor(1);
   });

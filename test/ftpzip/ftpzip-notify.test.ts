@@ -4,19 +4,9 @@
  * real SMTP sink, with the delivery logged.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sendScheduledFtpZip } from '../../src/ftpzip/index.js';
 import { listDeliveries } from '../../src/jobs/index.js';
-import { createLogger } from '../../src/logger.js';
 import { DIALECTS } from '../helpers/store.js';
-import {
-  MARKUP,
-  PNG,
-  RECIPIENTS,
-  buildZip,
-  settingsXml,
-  startRig,
-  type FtpZipRig,
-} from './ftpzip-harness.js';
+import { campaignZip, startRig, type FtpZipRig } from './ftpzip-harness.js';
 
 const notifications = (r: FtpZipRig) =>
   r.sink.messages.filter((m) => m.from?.value[0]?.address === 'datasync@example.com');
@@ -29,14 +19,7 @@ describe.each(DIALECTS)('ftpzip notifications (%s)', (dialect) => {
   afterEach(() => r.close());
 
   it('mails the job record to NotifyEmail when a FULL job ends, with counters and rejected rows', async () => {
-    const s = await r.run(
-      await buildZip({
-        'Settings.xml': settingsXml(),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': RECIPIENTS,
-      }),
-    );
+    const s = await r.run(await campaignZip());
     expect(s.status).toBe('partial');
     await r.sink.waitFor(3); // two campaign messages and the notification
     const [n] = notifications(r);
@@ -50,15 +33,7 @@ describe.each(DIALECTS)('ftpzip notifications (%s)', (dialect) => {
   });
 
   it('notifies a failure with the reference message; a scheduled send notifies when it is sent', async () => {
-    const bad = await r.run(
-      await buildZip({
-        'Settings.xml': settingsXml({ listId: '<ListId>9</ListId>' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': RECIPIENTS,
-      }),
-      'bad.zip',
-    );
+    const bad = await r.run(await campaignZip({ listId: '<ListId>9</ListId>' }), 'bad.zip');
     expect(bad.status).toBe('failed');
     await r.sink.waitFor(1);
     const [n] = notifications(r);
@@ -66,26 +41,12 @@ describe.each(DIALECTS)('ftpzip notifications (%s)', (dialect) => {
     expect(n!.text).toContain('List 9, defined in XML file, does not exist (DS_FTPZIP_LIST_UNKNOWN)');
 
     const sched = await r.run(
-      await buildZip({
-        'Settings.xml': settingsXml({ schedule: '2026-03-01T12:30:00.000' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': '111\nsched@example.com\n',
-      }),
+      await campaignZip({ schedule: '2026-03-01T12:30:00.000' }, '111\nsched@example.com\n'),
       'sched.zip',
     );
     expect(sched.status).toBe('queued');
     expect(await listDeliveries(r.h.store.db, sched.jobId)).toEqual([]);
-    await sendScheduledFtpZip({
-      store: r.h.store,
-      spaces: r.spaces,
-      clock: r.h.clock,
-      logger: createLogger('silent'),
-      transport: r.transport,
-      links: r.h.links,
-      notifier: r.notifier,
-      jobId: sched.jobId,
-    });
+    await r.sendScheduled(sched.jobId);
     await r.sink.waitFor(3); // failure notice, the campaign message, the success notice
     expect(notifications(r).map((m) => m.subject)).toEqual([
       '[datasync] ftpzip: failed',

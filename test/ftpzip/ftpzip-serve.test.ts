@@ -3,57 +3,14 @@
  * a real SMTP sink on loopback; OpenSSH's `sftp` uploads a FULL archive to /import_zip → the campaign and the
  * NotifyEmail notice arrive in the sink; with `EmbeddedImages=false` its image is served by the HTTP role; a CSV2SMS file uploaded to /sms → an SMS job runs (`log` provider).
  */
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '../email/smtp-sink.js';
-import { cliProcess } from '../helpers/cli.js';
+import { startServe, stopServe, type Served } from '../helpers/cli.js';
 import { runSftp } from '../sftp/sftp-harness.js';
-import { MARKUP, PNG, buildZip, settingsXml } from './ftpzip-harness.js';
-
-interface Served {
-  child: ChildProcess;
-  sftpPort: number;
-  httpPort: number;
-  stderr: () => string;
-}
-
-/** First start of `serve` on free ports; resolves when it is ready and has printed the demo password. */
-function startServe(cwd: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = cliProcess(['serve'], {
-    cwd,
-    env: {
-      DATASYNC_HTTP__PORT: '0',
-      DATASYNC_SFTP__PORT: '0',
-      DATASYNC_HTTP__HOST: '127.0.0.1',
-      DATASYNC_SFTP__HOST: '127.0.0.1',
-      ...env,
-    },
-  });
-  let err = '';
-  let out = '';
-  return new Promise((resolve, reject) => {
-    let sftpPort = 0;
-    let httpPort = 0;
-    const check = () => {
-      if (sftpPort && err.includes('Keep them now'))
-        resolve({ child, sftpPort, httpPort, stderr: () => err });
-    };
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      check();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const ready = out.split('\n').find((l) => l.includes('"datasync ready"'));
-      if (ready) ({ sftpPort, httpPort } = JSON.parse(ready) as { sftpPort: number; httpPort: number });
-      check();
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited early with ${code}: ${err}`)));
-  });
-}
+import { PNG, campaignZip } from './ftpzip-harness.js';
 
 async function waitForFile(dir: string, suffix: string): Promise<string> {
   for (let i = 0; i < 240; i++) {
@@ -72,19 +29,19 @@ describe('datasync serve: FTPZIP and CSV2SMS uploads over SFTP', () => {
   beforeAll(async () => {
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-serve-ftpzip-'));
     sink = await startSmtpSink();
-    s = await startServe(cwd, {
-      DATASYNC_SMTP__HOST: '127.0.0.1',
-      DATASYNC_SMTP__PORT: String(sink.port),
-      DATASYNC_SMTP__FROM: 'datasync@example.com',
-    });
+    s = await startServe(
+      cwd,
+      {
+        DATASYNC_SMTP__HOST: '127.0.0.1',
+        DATASYNC_SMTP__PORT: String(sink.port),
+        DATASYNC_SMTP__FROM: 'datasync@example.com',
+      },
+      true,
+    );
     password = /demo password: +(\S+)/.exec(s.stderr())![1]!;
   });
   afterAll(async () => {
-    if (s?.child.exitCode === null)
-      await new Promise((resolve) => {
-        s.child.on('exit', resolve);
-        s.child.kill('SIGTERM');
-      });
+    if (s?.child.exitCode === null) await stopServe(s.child);
     await sink?.close();
     fs.rmSync(cwd, { recursive: true, force: true });
   });
@@ -93,12 +50,10 @@ describe('datasync serve: FTPZIP and CSV2SMS uploads over SFTP', () => {
     const zip = path.join(cwd, 'campaign.zip');
     fs.writeFileSync(
       zip,
-      await buildZip({
-        'Settings.xml': settingsXml({ subject: 'Hello [First_name]' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': '111;1;2\nmario.rossi@example.com;Mario;Rossi\nanna@example.com;Anna;Bianchi\n',
-      }),
+      await campaignZip(
+        { subject: 'Hello [First_name]' },
+        '111;1;2\nmario.rossi@example.com;Mario;Rossi\nanna@example.com;Anna;Bianchi\n',
+      ),
     );
     const put = await runSftp(
       { port: s.sftpPort, dir: cwd },
@@ -132,12 +87,10 @@ describe('datasync serve: FTPZIP and CSV2SMS uploads over SFTP', () => {
     const zip = path.join(cwd, 'hosted.zip');
     fs.writeFileSync(
       zip,
-      await buildZip({
-        'Settings.xml': settingsXml({ subject: 'Hosted [First_name]', embeddedImages: 'false' }),
-        'Markup.htm': MARKUP,
-        'logo.png': PNG,
-        'Recipients.csv': '111;1;2\nmario.rossi@example.com;Mario;Rossi\n',
-      }),
+      await campaignZip(
+        { subject: 'Hosted [First_name]', embeddedImages: 'false' },
+        '111;1;2\nmario.rossi@example.com;Mario;Rossi\n',
+      ),
     );
     const before = sink.messages.length;
     const put = await runSftp({ port: s.sftpPort, dir: cwd }, 'demo', [`put ${zip} /import_zip/hosted.zip`], {

@@ -1,34 +1,21 @@
 /** Full imports (missing rule) and the guardrails that abort before anything is applied (reference §2.9, §2.12). */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importFile, type ImportInstanceInput } from '../../src/imports/index.js';
-import { DIALECTS, freshStore, type TestStore } from '../helpers/store.js';
-import { seedAccount, withInstance, writeTemp } from './helpers.js';
+import type { ImportInstanceInput } from '../../src/imports/index.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
+import { openSeededImports, type SeededImports } from './helpers.js';
 
 describe.each(DIALECTS)('full imports and guards (%s)', (dialect) => {
+  let t: SeededImports;
   let store: TestStore;
-  let dir: string;
-  let groups: { groupA: number; groupB: number };
+  let groups: SeededImports['groups'];
   beforeEach(async () => {
-    store = await freshStore(dialect);
-    groups = await seedAccount(store);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-full-'));
+    t = await openSeededImports(dialect, 'ds-full-');
+    ({ store, groups } = t);
   });
-  afterEach(async () => {
-    await store.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => t.close());
 
-  const run = async (content: string, def: Partial<ImportInstanceInput>, id = 'inst') => {
-    await withInstance(store, { ...def, id });
-    return importFile(store, {
-      file: writeTemp(dir, `f${Math.random()}.csv`, content),
-      instanceId: id,
-      batchSize: 3,
-    });
-  };
+  const run = (content: string, def: Partial<ImportInstanceInput>, id = 'inst') =>
+    t.run(content, def, { id, batchSize: 3 });
   const statusOf = async (email: string) => {
     const r = await store.db
       .selectFrom('subscriptions')

@@ -1,8 +1,10 @@
 /** Shared set-up of the import tests: an account with lists, groups and fields, and instances. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { addGroup, addList, createAccount, type Store } from '../../src/store/index.js';
-import { applyInstances, type ImportInstanceInput } from '../../src/imports/index.js';
+import { applyInstances, importFile, type ImportInstanceInput } from '../../src/imports/index.js';
+import { freshStore, type DialectName, type TestStore } from '../helpers/store.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/imports');
 
@@ -28,6 +30,46 @@ export async function withInstance(
     { accountId: 'acme', destination: { listId: 1 }, ...def, id } as ImportInstanceInput,
   ]);
   return id;
+}
+
+/**
+ * A fresh store seeded by {@link seedAccount} and a temp folder for import files; `run` applies an instance
+ * (`inst` unless `id`) and imports `content` with it through `importFile`.
+ */
+export interface SeededImports {
+  store: TestStore;
+  dir: string;
+  groups: { groupA: number; groupB: number };
+  run(
+    content: string,
+    def: Partial<ImportInstanceInput>,
+    opts?: { id?: string; dryRun?: boolean; batchSize?: number },
+  ): ReturnType<typeof importFile>;
+  close(): Promise<void>;
+}
+
+export async function openSeededImports(dialect: DialectName, prefix: string): Promise<SeededImports> {
+  const store = await freshStore(dialect);
+  const groups = await seedAccount(store);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return {
+    store,
+    dir,
+    groups,
+    async run(content, def, opts = {}) {
+      const id = await withInstance(store, { ...def, id: opts.id ?? 'inst' });
+      return importFile(store, {
+        file: writeTemp(dir, `f${Math.random()}.csv`, content),
+        instanceId: id,
+        dryRun: opts.dryRun,
+        batchSize: opts.batchSize,
+      });
+    },
+    async close() {
+      await store.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function writeTemp(dir: string, name: string, content: string | Buffer): string {

@@ -1,39 +1,25 @@
 /** Subscription, channel, empty-cell, group and key rules of reference §2.3–§2.6, on both dialects. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importFile, type ImportInstanceInput } from '../../src/imports/index.js';
+import type { ImportInstanceInput } from '../../src/imports/index.js';
 import { setSubscriptionStatus, upsertRecipient } from '../../src/store/index.js';
-import { DIALECTS, freshStore, type TestStore } from '../helpers/store.js';
-import { seedAccount, subscriptions, withInstance, writeTemp } from './helpers.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
+import { openSeededImports, subscriptions, type SeededImports } from './helpers.js';
 
 describe.each(DIALECTS)('import rules (%s)', (dialect) => {
+  let t: SeededImports;
   let store: TestStore;
-  let dir: string;
-  let groups: { groupA: number; groupB: number };
+  let groups: SeededImports['groups'];
   beforeEach(async () => {
-    store = await freshStore(dialect);
-    groups = await seedAccount(store);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-rules-'));
+    t = await openSeededImports(dialect, 'ds-rules-');
+    ({ store, groups } = t);
   });
-  afterEach(async () => {
-    await store.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => t.close());
 
-  const run = async (
+  const run = (
     content: string,
     def: Partial<ImportInstanceInput>,
     opts: { dryRun?: boolean; id?: string } = {},
-  ) => {
-    const id = await withInstance(store, { ...def, id: opts.id ?? 'inst' });
-    return importFile(store, {
-      file: writeTemp(dir, `f${Math.random()}.csv`, content),
-      instanceId: id,
-      dryRun: opts.dryRun,
-    });
-  };
+  ) => t.run(content, def, opts);
   const subOf = async (email: string, listId = 1, channel = 'email') => {
     const r = await store.db
       .selectFrom('recipients')
@@ -186,14 +172,9 @@ describe.each(DIALECTS)('import rules (%s)', (dialect) => {
   });
 
   it('rows spanning several batches: duplicates across batches are counted, the last wins', async () => {
-    const id = await withInstance(store, {});
     const lines = ['111;1'];
     for (let i = 0; i < 25; i++) lines.push(`r${i % 10}@example.com;v${i}`);
-    const s = await importFile(store, {
-      file: writeTemp(dir, 'many.csv', lines.join('\n')),
-      instanceId: id,
-      batchSize: 4,
-    });
+    const s = await t.run(lines.join('\n'), {}, { batchSize: 4 });
     expect(s.counters).toMatchObject({ processed: 25, created: 10, duplicated: 15 });
     const r5 = await store.db
       .selectFrom('recipients')

@@ -1,81 +1,60 @@
 /**
- * `datasync jobs retry` of a finished file import, through the real CLI on both dialects: the input is taken
- * back from `failed/` into the work area, a new job is queued, and a real worker imports it again; a file that
- * is no longer stored is DS_JOB_INPUT_GONE and creates nothing.
+ * `datasync jobs retry` of a finished file job, through the real CLI on both dialects: the input is taken back
+ * from `failed/` (into the work area for an import, the processing area for a CSV2SMS file), a new job is
+ * queued, and a real worker runs it again — an import imports, a CSV2SMS file is sent through a real SMSC; a
+ * file that is no longer stored is DS_JOB_INPUT_GONE and creates nothing.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startJobRoles } from '../../src/cli/job-roles.js';
 import { configSchema } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { FileReadyBus, HostedSpaces } from '../../src/spaces/index.js';
-import {
-  findJob,
-  insertJob,
-  openStore,
-  updateJob,
-  type JobRecord,
-  type Store,
-} from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { findJob, insertJob, updateJob, type JobRecord, type Store } from '../../src/store/index.js';
+import { openCliWorkspace, type CliWorkspace } from '../helpers/cli.js';
 import { DIALECTS } from '../helpers/store.js';
 import { seedAccount, withInstance } from '../imports/helpers.js';
-import { createTestDatabase, type TestDatabase } from './pg-database.js';
+import { TestSmsc } from '../sms/smsc-harness.js';
 
 const CSV = '111;1\nuser1@example.com;Anna\nuser2@example.com;Bob\nuser3@example.com;Carla\n';
 
 describe.each(DIALECTS)('jobs retry of a finished file import (%s)', (dialect) => {
-  let dir: string;
+  let w: CliWorkspace;
   let dataDir: string;
   let database: string;
-  let pgDb: TestDatabase | undefined;
   let store: Store;
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-retry-'));
-    dataDir = path.join(dir, 'data');
-    fs.mkdirSync(dataDir);
-    if (dialect === 'postgres') {
-      pgDb = await createTestDatabase();
-      database = pgDb.url;
-    } else database = `sqlite:${path.join(dataDir, 'datasync.db')}`;
-    store = await openStore({ database, dataDir });
+    w = await openCliWorkspace(dialect, { prefix: 'ds-retry-', dataSubdir: 'data' });
+    ({ dataDir, database, store } = w);
     await seedAccount(store);
     await withInstance(store, { destination: { listId: 1 } });
   });
-  afterEach(async () => {
-    await store?.close();
-    await pgDb?.drop();
-    pgDb = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => w?.close());
 
-  const cli = (...args: string[]) =>
-    runCli(args, {
-      cwd: dir,
-      env: {
-        DATASYNC_DATABASE: database,
-        DATASYNC_DATA_DIR: dataDir,
-        DATASYNC_DEMO: 'false',
-        DATASYNC_LOG__LEVEL: 'silent',
-      },
-    });
+  const cli = (...args: string[]) => w.cli(...args);
 
-  /** A job as the worker leaves it after a failed run: input in `/import/failed/<id>_<name>`. */
-  async function failedJob(trigger: 'upload' | 'poll', name: string): Promise<JobRecord> {
+  /** A job as the worker leaves it after a failed run: input in `/import/failed/<id>_<name>` (or `/sms/…`). */
+  async function failedJob(
+    trigger: 'upload' | 'poll',
+    name: string,
+    o: { kind?: 'import' | 'csv2sms'; content?: string } = {},
+  ): Promise<JobRecord> {
+    const kind = o.kind ?? 'import';
+    const content = o.content ?? CSV;
     const job = await insertJob(store.db, {
       accountId: 'acme',
-      instanceId: 'inst',
-      kind: 'import',
+      instanceId: kind === 'import' ? 'inst' : null,
+      kind,
       trigger,
       inputName: name,
-      inputSize: CSV.length,
+      inputSize: content.length,
     });
-    const spacePath = `/import/failed/${job.id}_${name}`;
-    const disk = path.join(dataDir, 'spaces', 'acme', 'import', 'failed', `${job.id}_${name}`);
+    const folder = kind === 'import' ? 'import' : 'sms';
+    const spacePath = `/${folder}/failed/${job.id}_${name}`;
+    const disk = path.join(dataDir, 'spaces', 'acme', folder, 'failed', `${job.id}_${name}`);
     fs.mkdirSync(path.dirname(disk), { recursive: true });
-    fs.writeFileSync(disk, CSV);
+    fs.writeFileSync(disk, content);
     await updateJob(store.db, job.id, {
       status: 'failed',
       input_path: spacePath,
@@ -100,6 +79,18 @@ describe.each(DIALECTS)('jobs retry of a finished file import (%s)', (dialect) =
       if (Date.now() > end) throw new Error(`job ${jobId} still ${row?.status} after ${ms} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** A real worker (what `datasync worker` starts), with `config` over the test's database and data dir. */
+  async function startWorker(config: Record<string, unknown> = {}) {
+    return (await startJobRoles({
+      config: configSchema.parse({ database, dataDir, demo: false, ...config }),
+      store,
+      roles: new Set(['worker']),
+      spaces: new HostedSpaces(path.join(dataDir, 'spaces')),
+      bus: new FileReadyBus(),
+      log: createLogger('silent'),
+    }))!;
   }
 
   it(
@@ -130,23 +121,14 @@ describe.each(DIALECTS)('jobs retry of a finished file import (%s)', (dialect) =
       expect(fs.existsSync(path.join(dataDir, 'spaces/acme/import/failed', `${old.id}_list.csv`))).toBe(true);
       expect((await findJob(store.db, old.id))!.status).toBe('failed');
 
-      // A real worker (what `datasync worker` starts) runs the queued job.
-      const config = configSchema.parse({ database, dataDir, demo: false });
-      const roles = await startJobRoles({
-        config,
-        store,
-        roles: new Set(['worker']),
-        spaces: new HostedSpaces(path.join(dataDir, 'spaces')),
-        bus: new FileReadyBus(),
-        log: createLogger('silent'),
-      });
+      const roles = await startWorker();
       try {
         const done = await waitEnded(newId!);
         expect(done.status).toBe('succeeded');
         expect(done.counters).toMatchObject({ rejected: 0 });
         expect(done.inputPath).toBe(`/import/done/${newId}_list.csv`);
       } finally {
-        await roles!.stop();
+        await roles.stop();
       }
       const doneDir = path.join(dataDir, 'spaces/acme/import/done');
       expect(fs.readFileSync(path.join(doneDir, `${newId}_list.csv`), 'utf8')).toBe(CSV);
@@ -174,6 +156,49 @@ describe.each(DIALECTS)('jobs retry of a finished file import (%s)', (dialect) =
       expect(r.stderr).toContain(`/import/failed/${old.id}_gone.csv`);
       expect(await store.db.selectFrom('jobs').select('id').execute()).toEqual(before);
       expect(fs.existsSync(path.join(dataDir, 'work', 'imports', 'acme'))).toBe(false);
+    },
+  );
+  it(
+    'a CSV2SMS file that failed at intake comes back from /sms/failed/ and a worker sends it through the SMSC',
+    { timeout: 240_000 },
+    async () => {
+      const sms = ['#ops@example.com', '#', '#I', '#MailUp', '#1', '#Retry', '#'];
+      const rows = ['MOBILE NUMBER;TEXT;Field1', '393331234567;Hello [Field1];Anna', '393339876543;Hi;Bob'];
+      const content = [...sms, ...rows].join('\r\n') + '\r\n';
+      const old = await failedJob('upload', 'offers.csv', { kind: 'csv2sms', content });
+      const r = await cli('jobs', 'retry', old.id);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`copied from /sms/failed/${old.id}_offers.csv`);
+      const newId = /^queued job (\S+) \(retry of /m.exec(r.stdout)![1]!;
+      const copy = new HostedSpaces(path.join(dataDir, 'spaces')).processingFile('acme', newId, 'offers.csv');
+      expect(await findJob(store.db, newId)).toMatchObject({
+        status: 'queued',
+        kind: 'csv2sms',
+        inputPath: copy,
+      });
+
+      const smsc = await new TestSmsc().start();
+      const roles = await startWorker({
+        sms: {
+          provider: 'smpp',
+          smpp: { host: '127.0.0.1', port: smsc.port, systemId: 'datasync', password: 'secret' },
+        },
+      });
+      try {
+        const done = await waitEnded(newId);
+        expect(done.error).toBeNull();
+        expect(done.status).toBe('succeeded');
+        expect(done.inputPath).toBe(`/sms/done/${newId}_offers.csv`);
+        expect(smsc.submits.map((x) => x.destination)).toEqual(['393331234567', '393339876543']);
+      } finally {
+        await roles.stop();
+        await smsc.stop();
+      }
+      const smsDir = path.join(dataDir, 'spaces/acme/sms');
+      expect(fs.readFileSync(path.join(smsDir, 'done', `${newId}_offers.csv`), 'utf8')).toBe(content);
+      expect(fs.existsSync(path.join(smsDir, 'failed', `${old.id}_offers.csv`))).toBe(true);
+      expect(fs.existsSync(copy)).toBe(false);
     },
   );
 });

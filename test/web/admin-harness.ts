@@ -36,6 +36,12 @@ export interface AdminHarness {
     url: string,
     opts?: { token?: string | null; body?: unknown },
   ): Promise<LightMyRequestResponse>;
+  /** Sign in to the dashboard with `token`: the session cookie (`ds_token=…`) to send back. */
+  signIn(token: string): Promise<string>;
+  /** A dashboard form post (urlencoded) with the session cookie. */
+  form(url: string, body: Record<string, string>, cookie: string): Promise<LightMyRequestResponse>;
+  /** A dashboard page with the session cookie. */
+  page(url: string, cookie: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -103,6 +109,26 @@ export async function startAdmin(
         headers: token ? { authorization: `Bearer ${token}` } : {},
         ...(o.body !== undefined ? { payload: o.body as object } : {}),
       });
+    },
+    async signIn(token) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token }).toString(),
+      });
+      return String(res.headers['set-cookie']).split(';')[0]!;
+    },
+    form(url, body, cookie) {
+      return app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        payload: new URLSearchParams(body).toString(),
+      });
+    },
+    page(url, cookie) {
+      return app.inject({ method: 'GET', url, headers: { cookie } });
     },
     async close() {
       await app.close();

@@ -20,23 +20,9 @@ describe.each(DIALECTS)('dashboard management pages and charts (%s)', (dialect) 
   });
   afterEach(() => h.close());
 
-  const form = (url: string, body: Record<string, string>, c = cookie) =>
-    h.app.inject({
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: c },
-      payload: new URLSearchParams(body).toString(),
-    });
-  async function signIn(token: string): Promise<string> {
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ token }).toString(),
-    });
-    return String(res.headers['set-cookie']).split(';')[0]!;
-  }
-  const page = (url: string, c = cookie) => h.app.inject({ method: 'GET', url, headers: { cookie: c } });
+  const form = (url: string, body: Record<string, string>, c = cookie) => h.form(url, body, c);
+  const signIn = (token: string) => h.signIn(token);
+  const page = (url: string, c = cookie) => h.page(url, c);
 
   it('draws rows imported per day, opens and clicks per message and SMS outcomes from real data', async () => {
     for (const [email, mobile] of [

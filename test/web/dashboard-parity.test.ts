@@ -1,7 +1,8 @@
 /**
  * The last two CLI-parity forms in real headless Chromium, over the admin API + dashboard app on both
  * dialects: create an account API token on the Account page (`datasync tokens create ACCOUNT --name N`) —
- * shown once, usable to sign in, audited, never shown again — and check a CSV with an import instance without
+ * shown once, usable to sign in, audited, never shown again, not created twice by a reload — revoke it
+ * (`datasync tokens revoke`: the button asks first, the browser signed in with it is signed out), and check a CSV with an import instance without
  * importing it (`datasync import FILE --instance ID --dry-run`) from the Instances page's "Check a file" link:
  * counters and rejected rows on the page, nothing written.
  */
@@ -41,7 +42,7 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
       await page.waitForURL('**/imports');
       return page;
     }
-    const countOf = async (table: 'recipients' | 'jobs') =>
+    const countOf = async (table: 'recipients' | 'jobs' | 'api_tokens') =>
       Number(
         (
           await h.store.db
@@ -72,6 +73,13 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
         path: path.join(ARTIFACTS, `11-account-token-${dialect}.png`),
         fullPage: true,
       });
+      // A reload of that page (the GET after the redirect) neither shows the token again nor creates another.
+      const tokensBefore = await countOf('api_tokens');
+      await page.reload();
+      expect(await page.locator('#new-token').count()).toBe(0);
+      expect(await page.locator('#new-token-gone').count()).toBe(1);
+      expect(await page.locator('#tokens tr', { hasText: 'crm-sync' }).count()).toBe(1);
+      expect(await countOf('api_tokens')).toBe(tokensBefore);
       // Never shown again.
       await page.goto(`${h.base}/account?account=acme`);
       expect(await page.locator('#new-token').count()).toBe(0);
@@ -88,6 +96,34 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
       });
       expect(denied.status()).toBe(403);
       expect(await denied.text()).toContain('DS_FORBIDDEN');
+
+      // Revoke it: the button asks first (dismissed: nothing happens), then the token is refused at once.
+      await page.goto(`${h.base}/account?account=acme`);
+      const row = () => page.locator('#tokens tr', { hasText: 'crm-sync' });
+      page.once('dialog', (d) => void d.dismiss());
+      await row().locator('button:has-text("Revoke")').click();
+      await page.waitForTimeout(300);
+      expect(await row().count()).toBe(1);
+      expect(await countOf('api_tokens')).toBe(tokensBefore);
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d.accept();
+      });
+      await Promise.all([
+        page.waitForURL('**/account?account=acme&done=*'),
+        row().locator('button:has-text("Revoke")').click(),
+      ]);
+      expect(asked).toContain('crm-sync');
+      expect(await row().count()).toBe(0);
+      expect(await page.textContent('#account-message')).toContain('Revoked API token');
+      expect(await page.textContent('#audit')).toContain('token.revoke');
+      const refused = await page.request.get(`${h.base}/api/v1/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(refused.status()).toBe(401);
+      await asAcme.goto(`${h.base}/imports`);
+      expect(new URL(asAcme.url()).pathname).toBe('/login');
       await page.context().close();
       await asAcme.context().close();
     }, 60_000);

@@ -18,15 +18,7 @@ describe.each(DIALECTS)('upload and events-file routes (%s)', (dialect) => {
   afterEach(() => h?.close());
   const put = (url: string, payload: string, headers: Record<string, string> = {}) =>
     h.app.inject({ method: 'PUT', url, payload, headers });
-  async function signIn(token: string): Promise<string> {
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ token }).toString(),
-    });
-    return String(res.headers['set-cookie']).split(';')[0]!;
-  }
+  const signIn = (token: string) => h.signIn(token);
 
   it('the API route streams the file into place and emits one FileReady event', async () => {
     h = await startAdmin(dialect, { uploadLimits: { maxFileBytes: 1024, maxAccountBytes: 1500 } });

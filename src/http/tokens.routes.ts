@@ -1,0 +1,117 @@
+/**
+ * Admin API for account API tokens (`datasync tokens create|list|revoke`, the dashboard's Account → API tokens):
+ * - `POST /accounts/{id}/tokens` (admin only): a new token, shown once in the answer;
+ * - `GET /accounts/{id}/tokens`: the account's tokens (id, name, created, last used), never a secret or hash;
+ *   `current` marks the caller's own token;
+ * - `DELETE /accounts/{id}/tokens/{tokenId}`: revoke; refused at once afterwards (`DS_UNAUTHORIZED`).
+ *
+ * Scope: the `:accountId` check of `bearerAuth` keeps an account token to its own account (`DS_FORBIDDEN`
+ * elsewhere). Within it, an account token may list the tokens and revoke itself only — retiring a token that
+ * leaked or is no longer needed must not wait for an admin — but not its siblings: it cannot create tokens,
+ * so it must not be able to cut off the other systems an admin gave tokens to.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.js';
+import { DatasyncError } from '../errors.js';
+import { getAccount, type Database } from '../store/index.js';
+import { accountParams, audit } from './admin-common.js';
+import type { ZodTypeProvider } from './openapi.js';
+import { createApiTokenRecord, listApiTokens, revokeApiToken } from './tokens.js';
+
+const tokenOut = z.object({
+  id: z.number().int(),
+  accountId: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable().describe('last authenticated request (to the minute); null: never'),
+  current: z.boolean().describe("the caller's own token"),
+});
+
+export interface TokensRoutesOptions {
+  db: Kysely<Database>;
+  /** Creation times and audit times. Default: the system clock. */
+  clock?: Clock;
+}
+
+export async function tokensRoutes(fastify: FastifyInstance, opts: TokensRoutesOptions): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { db } = opts;
+  const clock = opts.clock ?? systemClock;
+  const base = '/api/v1/accounts/:accountId/tokens';
+  const tags = ['auth'];
+
+  app.post(
+    base,
+    {
+      schema: {
+        params: accountParams,
+        body: z.strictObject({ name: z.string().min(1).max(100) }),
+        response: {
+          201: z.object({ id: z.number().int(), token: z.string(), accountId: z.string(), name: z.string() }),
+        },
+      },
+      config: {
+        adminOnly: true,
+        openapi: { summary: 'Create an API token limited to this account (admin only; shown once)', tags },
+      },
+    },
+    async (req, reply) => {
+      const accountId = req.params.accountId;
+      await getAccount(db, accountId);
+      const { id, token } = await createApiTokenRecord(db, { accountId, name: req.body.name }, clock.now());
+      await audit(
+        db,
+        req,
+        { accountId, action: 'token.create', target: req.body.name, details: { id } },
+        clock.now(),
+      );
+      return reply.status(201).send({ id, token, accountId, name: req.body.name });
+    },
+  );
+
+  app.get(
+    base,
+    {
+      schema: { params: accountParams, response: { 200: z.object({ items: z.array(tokenOut) }) } },
+      config: {
+        openapi: {
+          summary: "The account's API tokens (never the secret; admin or the account's token)",
+          tags,
+        },
+      },
+    },
+    async (req) => {
+      await getAccount(db, req.params.accountId);
+      const items = await listApiTokens(db, req.params.accountId);
+      return { items: items.map((t) => ({ ...t, current: t.id === req.tokenId })) };
+    },
+  );
+
+  app.delete(
+    `${base}/:tokenId`,
+    {
+      schema: { params: accountParams.extend({ tokenId: z.coerce.number().int().positive() }) },
+      config: {
+        openapi: {
+          summary: 'Revoke an API token of the account (admin: any; an account token: only itself)',
+          tags,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { accountId, tokenId } = req.params;
+      if (req.principal?.kind === 'account' && tokenId !== req.tokenId)
+        throw new DatasyncError('DS_FORBIDDEN', 'an account token may revoke only itself');
+      const t = await revokeApiToken(db, accountId, tokenId);
+      await audit(
+        db,
+        req,
+        { accountId, action: 'token.revoke', target: t.name, details: { id: t.id } },
+        clock.now(),
+      );
+      return reply.status(204).send();
+    },
+  );
+}
