@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../clock.js';
 import { ImportFileError } from '../errors.js';
-import { saveImportCheckpoint } from '../store/import-batch.repository.js';
+import { prepareImportBatch, saveImportCheckpoint } from '../store/import-batch.repository.js';
 import type { Store } from '../store/index.js';
 import {
   createBatchApplier,
@@ -290,6 +290,7 @@ export async function runImportEngine(input: EngineInput): Promise<EngineResult>
     let seen: BatchPlan['seen'] = [];
     await db.transaction().execute(async (trx) => {
       if (rows.length > 0) {
+        await prepareImportBatch(trx, store.dialect);
         const bp = await applier.plan(trx, rows, protect, counters, state);
         await applier.write(trx, bp, now);
         addPlanRejects(bp, rejects, counters);

@@ -107,16 +107,24 @@ export async function updateImportedRecipients(
   const per = 6 + cols.length;
   const key = `upd-rec:${cols.join(',')}`;
   if (supportsArrayParams(dialect)) {
+    // `insert … on conflict (id) do update`, like the SQLite branch below and the raw limit: each row is one
+    // primary-key probe. `update … from unnest(…)` left the join to the planner, which hashed the whole account
+    // (a seq scan, or a bitmap of every row when the table had no statistics yet) for every 5,000-row batch:
+    // 461 ms against 116 ms a batch at 200,000 recipients, and growing with the table. Every id was just read in
+    // this transaction, so the row conflicts (were it deleted meanwhile, the row is created again with its id,
+    // as a later import of the same row would); the account check keeps another account's row untouched.
     await sql`
-      update recipients as r
-      set email = u.email, mobile = u.mobile, ${sql.raw(cols.map((c) => `${c} = u.${c}, `).join(''))}updated_at = ${now}
+      insert into recipients (id, account_id, email, mobile, ${sql.raw(cols.map((c) => `${c}, `).join(''))}created_at, updated_at)
+      select u.id, ${accountId}, u.email, u.mobile, ${sql.raw(cols.map((c) => `u.${c}, `).join(''))}${now}, ${now}
       from ${unnestFrom([
         { name: 'id', type: 'int4', values: rows.map((r) => r.id) },
         { name: 'email', type: 'text', values: rows.map((r) => r.email) },
         { name: 'mobile', type: 'text', values: rows.map((r) => r.mobile) },
         ...cols.map((c, i) => ({ name: c, type: 'text' as const, values: rows.map((r) => r.values[i]) })),
       ])}
-      where r.id = u.id and r.account_id = ${accountId}`.execute(db);
+      on conflict (id) do update
+      set email = excluded.email, mobile = excluded.mobile, ${sql.raw(cols.map((c) => `${c} = excluded.${c}, `).join(''))}updated_at = excluded.updated_at
+      where recipients.account_id = excluded.account_id`.execute(db);
     return;
   }
   for (const part of chunks(rows, rowsPerStatement(dialect, per))) {
