@@ -265,7 +265,8 @@ export const ERROR_CODES = {
   DS_JOB_NO_HANDLER: { status: 500, meaning: 'No worker in this deployment runs jobs of this kind.' },
   DS_JOB_INPUT_GONE: {
     status: 410,
-    meaning: 'The input file of the job is no longer stored (removed from done/ or failed/), so it cannot run again.',
+    meaning:
+      'The input file of the job is no longer stored (removed from done/ or failed/), so it cannot run again.',
   },
   DS_SCHEDULE_INVALID: {
     status: 400,
