@@ -15,7 +15,7 @@
  * All answer JSON (the page shows it), errors included: `{ error: { code, message } }`.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { DatasyncError } from '../errors.js';
 import { declaredLength } from '../http/index.js';
@@ -58,12 +58,12 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRoutesOptio
   // The admin API's answer, passed through (status and JSON body).
   const relay = (res: { statusCode: number; body: string }) => JSON.parse(res.body || '{}') as unknown;
 
-  app.put('/files/:accountId/:folder/:name', async (req, reply) => {
-    const { accountId, folder, name } = req.params as { accountId: string; folder: string; name: string };
+  /** Stream the request body to an API route as the session's token, and answer what the API answered. */
+  async function relayBody(req: FastifyRequest, reply: FastifyReply, method: 'PUT' | 'POST', url: string) {
     const length = declaredLength(req.headers['content-length']);
     const res = await app.inject({
-      method: 'PUT',
-      url: `/api/v1/accounts/${enc(accountId)}/files/${enc(folder)}/${enc(name)}`,
+      method,
+      url,
       headers: {
         authorization: `Bearer ${opts.tokenOf(req)}`,
         'content-type': 'application/octet-stream',
@@ -72,23 +72,27 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRoutesOptio
       payload: bodyOf(req),
     });
     return reply.status(res.statusCode).send(relay(res));
+  }
+
+  app.put('/files/:accountId/:folder/:name', async (req, reply) => {
+    const { accountId, folder, name } = req.params as { accountId: string; folder: string; name: string };
+    return relayBody(
+      req,
+      reply,
+      'PUT',
+      `/api/v1/accounts/${enc(accountId)}/files/${enc(folder)}/${enc(name)}`,
+    );
   });
 
   app.post('/dry-run/:accountId/:instanceId', async (req, reply) => {
     const { accountId, instanceId } = req.params as { accountId: string; instanceId: string };
     const name = (req.query as { name?: string }).name;
-    const length = declaredLength(req.headers['content-length']);
-    const res = await app.inject({
-      method: 'POST',
-      url: `/api/v1/accounts/${enc(accountId)}/instances/${enc(instanceId)}/dry-run${name ? `?name=${enc(name)}` : ''}`,
-      headers: {
-        authorization: `Bearer ${opts.tokenOf(req)}`,
-        'content-type': 'application/octet-stream',
-        ...(length !== undefined ? { 'content-length': String(length) } : {}),
-      },
-      payload: bodyOf(req),
-    });
-    return reply.status(res.statusCode).send(relay(res));
+    return relayBody(
+      req,
+      reply,
+      'POST',
+      `/api/v1/accounts/${enc(accountId)}/instances/${enc(instanceId)}/dry-run${name ? `?name=${enc(name)}` : ''}`,
+    );
   });
 
   app.post('/events/:accountId', async (req, reply) => {
