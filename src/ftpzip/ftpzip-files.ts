@@ -1,8 +1,8 @@
 /**
  * Where an FTPZIP archive goes (INTERFACES.md "Hosted space", invariants 2 and 3): on pick-up it is renamed
- * into `<spaces root>/.processing/<account>/<jobId>_<name>` (outside every account's jail); at the end it lands
- * in `/import_zip/done/` or `/import_zip/failed/` as `<jobId>_<name>` with `<jobId>_<name>.result.json`
- * beside it. Nothing of the archive is ever extracted to disk (zip-reader.ts reads entries into memory), so the
+ * into `<spaces root>/.processing/<account>/<jobId>_<name>` (outside every account's jail; jobs/file-job.ts
+ * takes it there); at the end it lands in `/import_zip/done/` or `/import_zip/failed/` as `<jobId>_<name>`
+ * with `<jobId>_<name>.result.json` beside it. Nothing of the archive is ever extracted to disk (zip-reader.ts reads entries into memory), so the
  * job's area is exactly these files. Result files are written under a temporary name and renamed.
  */
 import fs from 'node:fs/promises';
@@ -18,17 +18,6 @@ export interface ArchiveLocation {
   folder: string;
   name: string;
   jobId: string;
-}
-
-export async function takeArchive(
-  spaces: HostedSpaces,
-  loc: ArchiveLocation,
-  diskPath: string,
-): Promise<string> {
-  const to = spaces.processingFile(loc.accountId, loc.jobId, loc.name);
-  await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o750 });
-  await fs.rename(diskPath, to);
-  return to;
 }
 
 async function outcomeDir(spaces: HostedSpaces, loc: ArchiveLocation, outcome: 'done' | 'failed') {

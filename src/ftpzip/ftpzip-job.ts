@@ -13,10 +13,9 @@
  * `/import_zip/failed/`. A scheduled send ends the intake with the job `queued` (`run_after` = send time) and
  * the plan in its checkpoint; `sendScheduledFtpZip` sends it when the time has come.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { sendCampaign, sendTransactional, type RenderOptions } from '../email/index.js';
 import { DatasyncError, publicError } from '../errors.js';
+import { readFileJobInput, startFileJob, takeFileJobInput } from '../jobs/index.js';
 import {
   addGroup,
   createMessage,
@@ -24,15 +23,13 @@ import {
   findJob,
   findList,
   getMessage,
-  insertJob,
-  newJobId,
   updateJob,
   upsertRecipient,
   type JobStatus,
 } from '../store/index.js';
-import { updateEmailSending } from '../store/email-sendings.repository.js';
+import { countSendingOutcomes, updateEmailSending } from '../store/email-sendings.repository.js';
 import { buildAttachments, buildHtml, parseRecipientsCsv, requireEntry } from './ftpzip-content.js';
-import { FTPZIP_FOLDER, placeArchive, takeArchive, type ArchiveLocation } from './ftpzip-files.js';
+import { FTPZIP_FOLDER, placeArchive, type ArchiveLocation } from './ftpzip-files.js';
 import { notifyJobEnd } from './ftpzip-notify.js';
 import { checkTransactional, prepareTransactional } from './ftpzip-transactional.js';
 import { parseSettingsXml } from './settings-xml.js';
@@ -51,38 +48,9 @@ export async function runFtpZip(
   const { store, spaces, clock, accountId } = deps;
   const opts = deps.options ?? {};
   const db = store.db;
-  const started = clock.now();
-  const jobId = opts.jobId ?? newJobId(started);
-  const existing = opts.jobId ? await findJob(db, jobId) : undefined;
-  // A record whose intake is done (its checkpoint holds the plan) never reads its archive again: a worker
-  // taking it over, or a `jobs retry` of a stopped send, resumes the send of the campaign it already created.
-  const plan = existing?.checkpoint as FtpZipPlan | null | undefined;
-  if (existing && plan?.v === 1) return resumePlan(deps, plan, existing.attempts + 1);
-  const input = spaces.jobInput(accountId, jobId, deps.file, {
-    name: existing?.inputName,
-    folder: FTPZIP_FOLDER,
-  });
-  const spacePath = input.spacePath;
-  const loc: ArchiveLocation = { accountId, folder: input.folder, name: input.name, jobId };
-  if (existing) await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
-  else
-    await insertJob(
-      db,
-      {
-        id: loc.jobId,
-        accountId,
-        kind: 'ftpzip',
-        trigger: opts.trigger ?? 'upload',
-        status: 'running',
-        inputName: loc.name,
-        inputPath: spacePath,
-      },
-      started,
-    );
-  await updateJob(db, loc.jobId, {
-    started_at: started.toISOString(),
-    attempts: (existing?.attempts ?? 0) + 1,
-  });
+  const job = await startFileJob<FtpZipPlan>(deps, 'ftpzip', FTPZIP_FOLDER);
+  if (job.resume) return resumePlan(deps, job.resume, job.attempt);
+  const { loc, spacePath, started } = job;
 
   const summary: FtpZipSummary = {
     jobId: loc.jobId,
@@ -101,21 +69,12 @@ export async function runFtpZip(
   let procPath: string | null = null;
   let notify: string[] = [];
   try {
-    procPath = await (async () =>
-      input.taken ??
-      (await takeArchive(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath))))().catch(
-      (e: unknown) => {
-        throw new FtpZipError('DS_FTPZIP_UNREADABLE', `${spacePath} cannot be taken for processing`, {
-          cause: e,
-        });
-      },
-    );
-    const content = await fs.readFile(procPath);
-    await updateJob(db, loc.jobId, {
-      input_path: procPath,
-      input_sha256: createHash('sha256').update(content).digest('hex'),
-      input_size: content.length,
+    procPath = await takeFileJobInput(spaces, job).catch((e: unknown) => {
+      throw new FtpZipError('DS_FTPZIP_UNREADABLE', `${spacePath} cannot be taken for processing`, {
+        cause: e,
+      });
     });
+    await readFileJobInput(db, loc.jobId, procPath);
     const files = await readZipSafely(procPath, opts.limits ?? DEFAULT_ZIP_LIMITS);
     const s = parseSettingsXml(requireEntry(files, 'Settings.xml', 'every archive').content);
     summary.action = s.action;
@@ -208,27 +167,18 @@ export async function runFtpZip(
       summary.idInvio = t.sendingNumber;
       const placed = await finishIntake(deps, loc, procPath, summary, 'running');
       procPath = null;
-      try {
-        const r = await sendTransactional({
-          store,
-          sendingId: t.sendingId,
-          deliveries: t.deliveries,
-          transport: deps.transport,
-          links: deps.links,
-          rate: opts.rate,
-          render,
-          clock,
-          logger: deps.logger,
-        });
-        placed.counters.sent += r.sent;
-        placed.counters.bounced += r.bounced;
-        placed.send = 'sent';
-        placed.status = placed.rejected.length || r.bounced ? 'partial' : 'succeeded';
-      } catch (e) {
-        placed.error = publicError(e);
-        placed.status = 'failed';
-      }
-      return await finishSend(deps, loc, placed, notify);
+      const stopped = await sendTransactional({
+        store,
+        sendingId: t.sendingId,
+        deliveries: t.deliveries,
+        transport: deps.transport,
+        links: deps.links,
+        rate: opts.rate,
+        render,
+        clock,
+        logger: deps.logger,
+      }).then(noStop, stoppedBy);
+      return await finishSend(deps, loc, await sendOutcome(deps, placed, t.sendingId, stopped), notify);
     }
 
     // Recipients: imported into the list (default subscription rules) and gathered in the job's group.
@@ -404,26 +354,48 @@ async function sendPlan(deps: FtpZipDeps, plan: FtpZipPlan): Promise<FtpZipSumma
   const db = deps.store.db;
   const summary = plan.summary;
   await updateJob(db, plan.loc.jobId, { status: 'running', run_after: null });
-  try {
-    const r = await sendCampaign({
-      store: deps.store,
-      sendingId: plan.sendingId,
-      transport: deps.transport,
-      links: deps.links,
-      rate: deps.options?.rate,
-      render: plan.render,
-      clock: deps.clock,
-      logger: deps.logger,
-    });
-    summary.counters.sent += r.sent;
-    summary.counters.bounced += r.bounced;
-    summary.send = 'sent';
-    summary.status = summary.rejected.length || r.bounced ? 'partial' : 'succeeded';
-  } catch (e) {
-    summary.error = publicError(e);
+  const stopped = await sendCampaign({
+    store: deps.store,
+    sendingId: plan.sendingId,
+    transport: deps.transport,
+    links: deps.links,
+    rate: deps.options?.rate,
+    render: plan.render,
+    clock: deps.clock,
+    logger: deps.logger,
+  }).then(noStop, stoppedBy);
+  return finishSend(
+    deps,
+    plan.loc,
+    await sendOutcome(deps, summary, plan.sendingId, stopped),
+    plan.notify ?? [],
+  );
+}
+
+const noStop = () => null;
+const stoppedBy = (error: unknown) => ({ error });
+
+/**
+ * The summary after a send ended (`stopped`: what stopped it, if anything). `sent` and `bounced` are the
+ * sending's, counted from its events (the same for a stopped send as for a finished one): a job whose send
+ * stopped reports the messages that went out before it stopped, and the job that resumes it (`jobs retry`,
+ * a worker taking it over) reports every message of the campaign, as a resumed CSV2SMS send does.
+ */
+async function sendOutcome(
+  deps: FtpZipDeps,
+  summary: FtpZipSummary,
+  sendingId: number,
+  stopped: { error: unknown } | null,
+): Promise<FtpZipSummary> {
+  Object.assign(summary.counters, await countSendingOutcomes(deps.store.db, sendingId));
+  if (stopped) {
+    summary.error = publicError(stopped.error);
     summary.status = 'failed';
+  } else {
+    summary.send = 'sent';
+    summary.status = summary.rejected.length || summary.counters.bounced ? 'partial' : 'succeeded';
   }
-  return finishSend(deps, plan.loc, summary, plan.notify ?? []);
+  return summary;
 }
 
 /** After a send (massive or transactional): result.json rewritten, the job closed, NotifyEmail told. */

@@ -6,7 +6,8 @@
  * - `job-workers.ts`: per-kind concurrency, heartbeats, retryable vs unrecoverable, graceful drain;
  * - `schedule.ts` + `scheduler.ts`: cron with IANA zones (croner), exactly-once slots, catch-up policy;
  * - `notifications.ts`: email (nodemailer) and signed webhooks with a delivery log;
- * - `jobs-runtime.ts`: what `datasync serve` starts and stops; `job-retry.ts`: `jobs retry` (input files back).
+ * - `jobs-runtime.ts`: what `datasync serve` starts and stops; `job-retry.ts`: `jobs retry` (input files back);
+ * - `file-job.ts`: the start of a CSV2SMS or FTPZIP job (record, resume of a kept plan, input taken and read).
  */
 export * from './job-queue.js';
 export { TableJobQueue } from './table-queue.js';
@@ -59,6 +60,16 @@ export {
   type JobsRuntime,
   type StartJobsOptions,
 } from './jobs-runtime.js';
+export {
+  readFileJobInput,
+  startFileJob,
+  takeFileJobInput,
+  type FileJobLocation,
+  type FileJobRun,
+  type FileJobSpaces,
+  type ResumedFileJob,
+  type StartedFileJob,
+} from './file-job.js';
 export {
   retryJob,
   retryJobWithReport,

@@ -1,7 +1,8 @@
 /**
  * Where a CSV2SMS file goes and what comes back (INTERFACES.md "Hosted space", invariants 2 and 3):
  * - on pick-up the file leaves the customer's reach at once: it is renamed into `<spaces root>/.processing/
- *   <account>/<jobId>_<name>` — outside every account's jail (account ids cannot start with a dot);
+ *   <account>/<jobId>_<name>` — outside every account's jail (account ids cannot start with a dot), by
+ *   jobs/file-job.ts;
  * - at the end it lands in `<folder>/done/` or `<folder>/failed/` as `<jobId>_<name>`, with
  *   `<jobId>_<name>.result.json` and, when rows were rejected, skipped or refused, `<jobId>_<name>.rejected.csv`
  *   (the input's column row plus `_line;_code;_reason`, `;`-separated, UTF-8 with BOM, the input's line ends).
@@ -21,17 +22,6 @@ export interface InputLocation {
   /** File name as uploaded. */
   name: string;
   jobId: string;
-}
-
-export const processingPath = (spaces: HostedSpaces, loc: InputLocation): string =>
-  spaces.processingFile(loc.accountId, loc.jobId, loc.name);
-
-/** Move the upload out of the customer's reach; returns the disk path it now has. */
-export async function takeInput(spaces: HostedSpaces, loc: InputLocation, diskPath: string): Promise<string> {
-  const to = processingPath(spaces, loc);
-  await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o750 });
-  await fs.rename(diskPath, to);
-  return to;
 }
 
 /** Space path and disk path of `<folder>/<outcome>/<jobId>_<name><suffix>`. */

@@ -9,15 +9,12 @@
  * messages) lives in the job's checkpoint, written once at intake in the transaction that imports the numbers
  * and claims the code: either all of it happened or none.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { DatasyncError, ImportFileError, publicError } from '../errors.js';
+import { readFileJobInput, startFileJob, takeFileJobInput } from '../jobs/index.js';
 import {
   findJob,
   findList,
   getAccount,
-  insertJob,
-  newJobId,
   normalizeMobile,
   updateJob,
   upsertRecipient,
@@ -36,10 +33,9 @@ import { campaignName, parseCsv2SmsFile, zonedTimeToUtc } from './csv2sms-header
 import { parseCsv2SmsMessages } from './csv2sms-messages.js';
 import {
   CSV2SMS_FOLDER,
+  outputPaths,
   placeInput,
-  takeInput,
   writeResultFiles,
-  type InputLocation,
   type RejectedLine,
 } from './csv2sms-files.js';
 import { DeliveryReportRecorder } from './delivery-report.js';
@@ -60,66 +56,24 @@ export async function runCsv2Sms(
   const { store, spaces, clock, accountId } = deps;
   const opts = deps.options ?? {};
   const db = store.db;
-  const started = clock.now();
-  const jobId = opts.jobId ?? newJobId(started);
-  // The queue may have written the record already (enqueueJob); then this run only marks it running.
-  const existing = opts.jobId ? await findJob(db, jobId) : undefined;
-  // A record whose intake is done (its checkpoint holds the plan) never reads its file again: a worker taking
-  // it over, or a `jobs retry` of a stopped send, resumes the send of the campaign it already created.
-  const plan = existing?.checkpoint as Csv2SmsPlan | null | undefined;
-  if (existing && plan?.v === 1) return resumePlan(deps, plan, existing.attempts + 1);
-  const input = spaces.jobInput(accountId, jobId, deps.file, {
-    name: existing?.inputName,
-    folder: CSV2SMS_FOLDER,
-  });
-  const spacePath = input.spacePath;
-  const loc: InputLocation = { accountId, folder: input.folder, name: input.name, jobId };
-  if (existing) {
-    await updateJob(db, loc.jobId, { status: 'running', input_name: loc.name });
-  } else {
-    await insertJob(
-      db,
-      {
-        id: loc.jobId,
-        accountId,
-        instanceId: opts.instanceId ?? null,
-        kind: 'csv2sms',
-        trigger: opts.trigger ?? 'upload',
-        status: 'running',
-        inputName: loc.name,
-        inputPath: spacePath,
-      },
-      started,
-    );
-  }
-  await updateJob(db, loc.jobId, {
-    started_at: started.toISOString(),
-    attempts: (existing?.attempts ?? 0) + 1,
-  });
+  const job = await startFileJob<Csv2SmsPlan>(deps, 'csv2sms', CSV2SMS_FOLDER);
+  if (job.resume) return resumePlan(deps, job.resume, job.attempt);
+  const { loc, spacePath, started } = job;
 
   let procPath: string | null = null;
   let counters = emptyCounters();
   let rejections: RejectedLine[] = [];
   let columns: string[] = [];
   let eol: '\n' | '\r\n' = '\r\n';
+  /** The plan, once the intake transaction committed it. */
+  let kept: Csv2SmsPlan | null = null;
   try {
-    procPath = await (async () =>
-      input.taken ??
-      (await takeInput(spaces, loc, await spaces.resolveOnDisk(accountId, spacePath))))().catch(
-      (e: unknown) => {
-        throw new ImportFileError(
-          'DS_IMPORT_FILE_UNREADABLE',
-          `${spacePath} cannot be taken for processing`,
-          { cause: e },
-        );
-      },
-    );
-    const content = await fs.readFile(procPath);
-    await updateJob(db, loc.jobId, {
-      input_path: procPath,
-      input_sha256: createHash('sha256').update(content).digest('hex'),
-      input_size: content.length,
+    procPath = await takeFileJobInput(spaces, job).catch((e: unknown) => {
+      throw new ImportFileError('DS_IMPORT_FILE_UNREADABLE', `${spacePath} cannot be taken for processing`, {
+        cause: e,
+      });
     });
+    const content = await readFileJobInput(db, loc.jobId, procPath);
     eol = content.includes('\r\n') ? '\r\n' : '\n';
 
     const split = parseCsv2SmsFile(content);
@@ -178,6 +132,8 @@ export async function runCsv2Sms(
 
     const campaign = campaignName(h, listId);
     const now = clock.now();
+    // Where the file goes once its numbers are imported, named before the transaction so the plan holds it.
+    const done = await outputPaths(spaces, loc, 'done');
     const plan = await db.transaction().execute(async (trx) => {
       if (h.code && !(await claimSmsCode(trx, accountId, h.code, loc.jobId, now)))
         throw duplicateCode(h.code, 'another job'); // a concurrent file claimed it first (no query: the trx is dead on PostgreSQL)
@@ -226,7 +182,7 @@ export async function runCsv2Sms(
       const p: Csv2SmsPlan = {
         v: 1,
         loc,
-        inputPath: '',
+        inputPath: `${done.spaceDir}/${done.base}`,
         eol,
         columns,
         header: h,
@@ -241,16 +197,20 @@ export async function runCsv2Sms(
         rejections,
         outbox,
       };
+      // Kept in the transaction that imports the numbers and creates the campaign: a job whose intake
+      // committed always has its plan to resume from, and one whose plan could not be kept imported nothing
+      // (claimed no code), so running its file again is safe.
+      await updateJob(trx, loc.jobId, {
+        checkpoint_json: JSON.stringify(p),
+        counters_json: JSON.stringify(counters),
+      });
       return p;
     });
+    kept = plan;
     // The numbers are imported: the file is done whatever happens to the send, which can be resumed.
-    plan.inputPath = await placeInput(spaces, loc, procPath, 'done');
+    await placeInput(spaces, loc, procPath, 'done');
     procPath = null;
-    await updateJob(db, loc.jobId, {
-      checkpoint_json: JSON.stringify(plan),
-      input_path: plan.inputPath,
-      counters_json: JSON.stringify(counters),
-    });
+    await updateJob(db, loc.jobId, { input_path: plan.inputPath });
     if (h.action === 'queue' || sendAt) {
       const status: JobStatus = h.action === 'queue' ? 'succeeded' : 'queued';
       return await finish(deps, plan, {
@@ -264,6 +224,7 @@ export async function runCsv2Sms(
     return await sendPlan(deps, plan);
   } catch (e) {
     if (!(e instanceof DatasyncError)) deps.logger.error({ err: e, jobId: loc.jobId }, 'csv2sms job failed');
+    if (kept) return await stoppedAfterIntake(deps, kept, procPath, e);
     const err = publicError(e);
     const status: JobStatus = err.code === 'DS_SMS_DUPLICATE_CODE' ? 'skipped' : 'failed';
     const inputPath = procPath ? await placeInput(spaces, loc, procPath, 'failed') : null;
@@ -317,6 +278,11 @@ async function resumePlan(deps: Csv2SmsDeps, plan: Csv2SmsPlan, attempt: number)
     started_at: started,
     attempts: attempt,
   });
+  return continuePlan(deps, plan);
+}
+
+/** The send of a kept plan as its sending's state allows (see {@link resumePlan}). */
+async function continuePlan(deps: Csv2SmsDeps, plan: Csv2SmsPlan): Promise<Csv2SmsSummary> {
   const sending = await findSmsSending(deps.store.db, plan.sendingId);
   if (sending?.status === 'scheduled')
     return finish(deps, plan, {
@@ -335,6 +301,36 @@ async function resumePlan(deps: Csv2SmsDeps, plan: Csv2SmsPlan, attempt: number)
       ended: true,
     });
   return sendPlan(deps, plan);
+}
+
+/**
+ * A failure after the intake committed (a file move or a database write between the intake and the send, or
+ * the send's own bookkeeping): the numbers are imported and the plan is kept, so the file goes to done/ as
+ * the plan says, and the job ends as its sending's state allows. A send that was to start now, or had started,
+ * is a stopped send (sending `failed`) that `jobs retry` resumes without messaging anyone twice; a scheduled
+ * or queued (action A) one waits as it would have, and a sent one gets its ending written again (sendOutbox
+ * skips every number that has its event). Should this fail too, the error reaches the worker, whose next
+ * attempt resumes from the plan.
+ */
+async function stoppedAfterIntake(
+  deps: Csv2SmsDeps,
+  plan: Csv2SmsPlan,
+  procPath: string | null,
+  e: unknown,
+): Promise<Csv2SmsSummary> {
+  const db = deps.store.db;
+  if (procPath) await placeInput(deps.spaces, plan.loc, procPath, 'done');
+  await updateJob(db, plan.loc.jobId, { input_path: plan.inputPath });
+  const sending = await findSmsSending(db, plan.sendingId);
+  if (sending?.status !== 'sending' && sending?.status !== 'failed') return continuePlan(deps, plan);
+  await updateSmsSending(db, plan.sendingId, { status: 'failed' });
+  return finish(deps, plan, {
+    status: 'failed',
+    send: 'stopped',
+    error: publicError(e),
+    runAfter: null,
+    ended: true,
+  });
 }
 
 function duplicateCode(code: string, jobId: string): DatasyncError {

@@ -90,6 +90,41 @@ export async function handledRecipientIds(db: Db, sendingId: number): Promise<Se
   return new Set(rows.map((r) => r.recipient_id).filter((id): id is number => id !== null));
 }
 
+/**
+ * What every run of a sending has done so far, read from its events rather than from one run's result: a
+ * `sent` event per message the relay took, and a `bounce` whose recipient has no `sent` event of the sending
+ * per message refused at send time (a bounce reported later for a delivered message is not one). So a send
+ * that stopped counts what went out before it stopped, and a resumed one counts its stopped run's messages
+ * too. The message id narrows the scan to `events_message_kind_ix`.
+ */
+export async function countSendingOutcomes(
+  db: Db,
+  sendingId: number,
+): Promise<{ sent: number; bounced: number }> {
+  const ofSending = (kind: 'sent' | 'bounce', alias: 'e' | 's') =>
+    db
+      .selectFrom(`events as ${alias}`)
+      .where(`${alias}.message_id`, '=', (eb) =>
+        eb.selectFrom('sendings').select('sendings.message_id').where('sendings.id', '=', sendingId),
+      )
+      .where(`${alias}.kind`, '=', kind)
+      .where(`${alias}.sending_id`, '=', sendingId)
+      .where(`${alias}.channel`, '=', 'email');
+  const [sent, bounced] = await Promise.all([
+    ofSending('sent', 's')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow(),
+    ofSending('bounce', 'e')
+      .where(({ not, exists }) =>
+        not(exists(ofSending('sent', 's').select('s.id').whereRef('s.recipient_id', '=', 'e.recipient_id'))),
+      )
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  // PostgreSQL returns count(*) as a bigint string.
+  return { sent: Number(sent.n), bounced: Number(bounced.n) };
+}
+
 export interface EmailSendingUpdate {
   status?: string;
   startedAt?: string | null;

@@ -1,7 +1,7 @@
 /**
  * `jobs retry` of FTPZIP jobs against the real SMTP sink, on both dialects: an archive that failed at intake runs
  * again from a copy taken back from failed/; a massive send the relay stopped is resumed by the new job (same
- * sending, nobody mailed twice); a transactional send that started is refused (it cannot be resumed). The new
+ * sending, nobody mailed twice; the stopped job counts what it sent, the new one the whole campaign); a transactional send that started is refused (it cannot be resumed). The new
  * job runs the way the worker runs it: from its queue message, with the record's input path.
  */
 import fs from 'node:fs';
@@ -42,6 +42,15 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
     return r.runFile(record.inputPath ?? '', { jobId: record.id, trigger: record.trigger });
   }
 
+  /** The result.json a job left next to its archive in done/. */
+  const resultOf = (jobId: string) =>
+    JSON.parse(
+      fs.readFileSync(
+        `${r.spaces.accountRoot(r.seed.accountId)}/import_zip/done/${jobId}_campaign.zip.result.json`,
+        'utf8',
+      ),
+    );
+
   const mailedTo = () => r.sink.messages.map((m) => JSON.stringify(m.to?.valueOf())).sort();
 
   it('an archive that failed at intake runs again from a copy of failed/<id>_<name>', async () => {
@@ -77,6 +86,10 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
     await r.sink.waitFor(1);
     const sentEvents = r.h.store.db.selectFrom('events').select('id').where('kind', '=', 'sent');
     expect(await sentEvents.execute()).toHaveLength(1);
+    // The stopped job counts the message that went out before it stopped: summary, record and result.json.
+    expect(old.counters).toMatchObject({ sent: 1, bounced: 0, imported: 3 });
+    expect((await findJob(r.h.store.db, old.jobId))!.counters).toMatchObject({ sent: 1, bounced: 0 });
+    expect(resultOf(old.jobId).counters).toMatchObject({ sent: 1 });
     refused.clear();
     const sendings = () => r.h.store.db.selectFrom('sendings').select('id').orderBy('id').execute();
     const sendingsBefore = await sendings();
@@ -87,7 +100,11 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
 
     const s = await work(re.job);
     expect(s).toMatchObject({ jobId: re.job.id, resumes: old.jobId, status: 'partial', send: 'sent' });
-    expect(s.counters).toMatchObject({ sent: 1, imported: 3 });
+    // The resumed job counts every message of the campaign (as a resumed CSV2SMS send does); the stopped
+    // job's record keeps what it sent.
+    expect(s.counters).toMatchObject({ sent: 2, bounced: 0, imported: 3 });
+    expect((await findJob(r.h.store.db, re.job.id))!.counters).toMatchObject({ sent: 2 });
+    expect((await findJob(r.h.store.db, old.jobId))!.counters).toMatchObject({ sent: 1 });
     await r.sink.waitFor(2);
     expect(mailedTo()).toEqual(
       ['email1@example.com', 'email2@example.com'].map((a) => expect.stringContaining(a)),
@@ -96,11 +113,12 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
     // The same sending: no new campaign.
     expect(await sendings()).toEqual(sendingsBefore);
     expect(await sentEvents.execute()).toHaveLength(2);
-    const space = r.spaces.accountRoot(r.seed.accountId);
-    const result = JSON.parse(
-      fs.readFileSync(`${space}/import_zip/done/${re.job.id}_campaign.zip.result.json`, 'utf8'),
-    );
-    expect(result).toMatchObject({ jobId: re.job.id, resumes: old.jobId, inputPath: old.inputPath });
+    expect(resultOf(re.job.id)).toMatchObject({
+      jobId: re.job.id,
+      resumes: old.jobId,
+      inputPath: old.inputPath,
+      counters: { sent: 2 },
+    });
     await expect(retry(re.job.id)).rejects.toMatchObject({ code: 'DS_JOB_STATE' });
   });
 
@@ -110,6 +128,10 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
     const old = await r.run(await campaignZip({ extraAdvanced: '<SendType>transactional</SendType>' }));
     expect(old).toMatchObject({ status: 'failed' });
     expect(old.idInvio).not.toBeNull();
+    // The message email1 got before the relay stopped is counted.
+    await r.sink.waitFor(1);
+    expect(old.counters).toMatchObject({ sent: 1, bounced: 0 });
+    expect((await findJob(r.h.store.db, old.jobId))!.counters).toMatchObject({ sent: 1 });
     const jobs = await r.h.store.db.selectFrom('jobs').select('id').execute();
     const refusal = retry(old.jobId);
     await expect(refusal).rejects.toMatchObject({ code: 'DS_JOB_STATE' });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/http/index.js';
 import { upsertRecipient } from '../../src/store/index.js';
+import { countRows } from '../helpers/count-rows.js';
 import { DIALECTS } from '../helpers/store.js';
 import { startAdmin, type AdminHarness } from '../web/admin-harness.js';
 
@@ -50,15 +51,6 @@ describe.each(DIALECTS)('admin API import dry run (%s)', (dialect) => {
     const d = path.join(h.dataDir, 'work', 'dry-runs');
     return fs.existsSync(d) ? fs.readdirSync(d) : [];
   };
-  const countOf = async (table: 'recipients' | 'jobs' | 'subscriptions') =>
-    Number(
-      (
-        await h.store.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
 
   it('answers the counters and the rejected rows, and writes nothing', async () => {
     const res = await dryRun(CSV, { token: h.acmeToken, query: '?name=march.csv' });
@@ -80,16 +72,16 @@ describe.each(DIALECTS)('admin API import dry run (%s)', (dialect) => {
     ]);
     expect(body.rejected[0].reason).toEqual(expect.any(String));
     // A dry run: no recipient, no subscription, no job record, no temporary file.
-    expect(await countOf('recipients')).toBe(0);
-    expect(await countOf('subscriptions')).toBe(0);
-    expect(await countOf('jobs')).toBe(0);
+    expect(await countRows(h.store.db, 'recipients')).toBe(0);
+    expect(await countRows(h.store.db, 'subscriptions')).toBe(0);
+    expect(await countRows(h.store.db, 'jobs')).toBe(0);
     expect(workLeft()).toEqual([]);
     // Checked against the real store: with Mario already there, only Zed would be created.
     await upsertRecipient(h.store.db, { accountId: 'acme', email: 'mario@example.com', listId: 1 });
     const again = (await dryRun(CSV)).json();
     expect(again.counters.created).toBe(1);
     expect(again.counters.updated + again.counters.unchanged).toBe(1);
-    expect(await countOf('recipients')).toBe(1);
+    expect(await countRows(h.store.db, 'recipients')).toBe(1);
   });
 
   it('reports a file the engine cannot read as failed, with its error, and removes the temporary file', async () => {
@@ -140,7 +132,7 @@ describe.each(DIALECTS)('admin API import dry run (%s)', (dialect) => {
     expect(streamed.statusCode).toBe(413);
     expect((await streamed.json()).error.code).toBe('DS_SFTP_QUOTA');
     expect(workLeft()).toEqual([]);
-    expect(await countOf('jobs')).toBe(0);
+    expect(await countRows(h.store.db, 'jobs')).toBe(0);
   });
 
   it('is documented in the OpenAPI document', async () => {

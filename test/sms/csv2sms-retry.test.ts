@@ -3,12 +3,20 @@
  * from a copy of its input (taken back from failed/), and a send that stopped midway is resumed by the new job
  * — same campaign, and nobody gets the message twice. The new job is run the way the worker runs it: from its
  * queue message, with the record's input path.
+ *
+ * A database failure at the end of the intake (injected once on the real store, FailFirstUpdate) ends the same
+ * way: each SMS goes out exactly once, in one campaign. The plan save is part of the intake transaction, so its
+ * failure leaves nothing (numbers, campaign, claimed code) and the retry runs the file again; a failure after
+ * the intake committed is a send stopped before its first SMS, which the retry resumes.
  */
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { queueOf, retryJobWithReport, type JobQueue } from '../../src/jobs/index.js';
 import { runCsv2Sms, sendScheduledSms } from '../../src/sms/index.js';
 import { addList, findJob, type JobRecord } from '../../src/store/index.js';
+import { findSmsCode } from '../../src/store/sms-campaigns.repository.js';
+import { countRows } from '../helpers/count-rows.js';
+import { FailFirstUpdate } from '../helpers/fail-first-update.js';
 import { openTestQueue } from '../helpers/queue.js';
 import { DIALECTS } from '../helpers/store.js';
 import { openFixture, SAMPLE_HEADER, type Fixture } from './csv2sms-fixture.js';
@@ -142,5 +150,72 @@ describe.each(DIALECTS)('jobs retry of CSV2SMS jobs (%s)', (dialect) => {
     await expect(retry(old.jobId)).rejects.toMatchObject({ code: 'DS_JOB_STATE' });
     await expect(retry(r.job.id)).rejects.toMatchObject({ code: 'DS_JOB_STATE' });
     expect(f.smsc.submits).toHaveLength(6);
+  });
+
+  describe('after a database failure at the end of the intake', () => {
+    /** Six numbers, and the sample header's non-duplication code (a second run from the file would be skipped). */
+    const BODY = [
+      'MOBILE NUMBER;TEXT;Field1',
+      ...Array.from({ length: 6 }, (_, i) => `39333000000${i};Hi [Field1];n${i}`),
+    ];
+    const runFailing = async (failure: FailFirstUpdate) => {
+      const s = await runCsv2Sms({
+        ...f.deps,
+        store: failure.on(f.store),
+        file: f.drop('t.csv', SAMPLE_HEADER, BODY),
+        accountId: 'acme',
+      });
+      expect(failure.fired).toBe(true);
+      expect(f.smsc.submits).toHaveLength(0);
+      return s;
+    };
+
+    /** Each of the six numbers got exactly one SMS, recorded once, in one campaign. */
+    async function expectEachSentOnce() {
+      const destinations = f.smsc.submits.map((x) => x.destination);
+      expect(destinations).toHaveLength(6);
+      expect(new Set(destinations).size).toBe(6);
+      const sent = await f.store.db
+        .selectFrom('events')
+        .select('recipient_id')
+        .where('kind', '=', 'sent')
+        .execute();
+      expect(new Set(sent.map((e) => e.recipient_id)).size).toBe(sent.length);
+      expect(sent).toHaveLength(6);
+      expect(await countRows(f.store.db, 'sendings')).toBe(1);
+      expect(await countRows(f.store.db, 'messages')).toBe(1);
+    }
+
+    it('the plan save fails: nothing of the intake stays, and the retry runs the file once', async () => {
+      const old = await runFailing(new FailFirstUpdate('jobs', 'checkpoint_json'));
+      expect(old).toMatchObject({ status: 'failed', send: null, idInvio: null });
+      expect(old.inputPath).toBe(`/sms/failed/${old.jobId}_t.csv`);
+      // One transaction: no number, campaign or claimed code survived the failed plan save.
+      expect(await countRows(f.store.db, 'recipients')).toBe(0);
+      expect(await countRows(f.store.db, 'sendings')).toBe(0);
+      expect(await findSmsCode(f.store.db, 'acme', 'COD1234567')).toBeUndefined();
+
+      const r = await retry(old.jobId);
+      expect(r).toMatchObject({ input: { from: old.inputPath }, resumesSending: null });
+      const s = await work(r.job);
+      expect(s).toMatchObject({ jobId: r.job.id, status: 'succeeded', send: 'sent', counters: { sent: 6 } });
+      await expectEachSentOnce();
+    });
+
+    it('the first write of the send fails after the intake committed: a stopped send the retry resumes', async () => {
+      const old = await runFailing(new FailFirstUpdate('sendings', 'status'));
+      // The numbers are imported and the plan kept: the file is done, the send stopped before its first SMS.
+      expect(old).toMatchObject({ status: 'failed', send: 'stopped', counters: { toSend: 6, sent: 0 } });
+      expect(old.idInvio).not.toBeNull();
+      expect(old.inputPath).toBe(`/sms/done/${old.jobId}_t.csv`);
+      expect(fs.existsSync(f.disk(old.inputPath!))).toBe(true);
+
+      const r = await retry(old.jobId);
+      expect(r).toMatchObject({ input: null, resumesSending: old.idInvio });
+      const s = await work(r.job);
+      expect(s).toMatchObject({ jobId: r.job.id, status: 'succeeded', send: 'sent', idInvio: old.idInvio });
+      expect(s.counters).toMatchObject({ toSend: 6, sent: 6 });
+      await expectEachSentOnce();
+    });
   });
 });

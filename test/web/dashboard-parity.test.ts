@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { countRows } from '../helpers/count-rows.js';
 import { DIALECTS } from '../helpers/store.js';
 import { startAdmin, type AdminHarness } from './admin-harness.js';
 import { ARTIFACTS, hasChromium, launchChromium } from './browser.js';
@@ -42,15 +43,6 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
       await page.waitForURL('**/imports');
       return page;
     }
-    const countOf = async (table: 'recipients' | 'jobs' | 'api_tokens') =>
-      Number(
-        (
-          await h.store.db
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
 
     it('creates an account token, shows it once, and the token signs in to that account only', async () => {
       const page = await signIn(h.adminToken);
@@ -74,12 +66,12 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
         fullPage: true,
       });
       // A reload of that page (the GET after the redirect) neither shows the token again nor creates another.
-      const tokensBefore = await countOf('api_tokens');
+      const tokensBefore = await countRows(h.store.db, 'api_tokens');
       await page.reload();
       expect(await page.locator('#new-token').count()).toBe(0);
       expect(await page.locator('#new-token-gone').count()).toBe(1);
       expect(await page.locator('#tokens tr', { hasText: 'crm-sync' }).count()).toBe(1);
-      expect(await countOf('api_tokens')).toBe(tokensBefore);
+      expect(await countRows(h.store.db, 'api_tokens')).toBe(tokensBefore);
       // Never shown again.
       await page.goto(`${h.base}/account?account=acme`);
       expect(await page.locator('#new-token').count()).toBe(0);
@@ -104,7 +96,7 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
       await row().locator('button:has-text("Revoke")').click();
       await page.waitForTimeout(300);
       expect(await row().count()).toBe(1);
-      expect(await countOf('api_tokens')).toBe(tokensBefore);
+      expect(await countRows(h.store.db, 'api_tokens')).toBe(tokensBefore);
       let asked = '';
       page.once('dialog', (d) => {
         asked = d.message();
@@ -129,7 +121,7 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
     }, 60_000);
 
     it('checks a CSV with an import instance: counters and rejected rows shown, nothing imported', async () => {
-      const jobsBefore = await countOf('jobs');
+      const jobsBefore = await countRows(h.store.db, 'jobs');
       const page = await signIn(h.adminToken);
       await page.goto(`${h.base}/instances?account=acme`);
       await page.click('a:has-text("Check a file")');
@@ -161,8 +153,8 @@ describe.skipIf(!hasChromium).each(DIALECTS)(
         fullPage: true,
       });
       // A dry run: no recipient, no job, no file left in the space or the work folder.
-      expect(await countOf('recipients')).toBe(0);
-      expect(await countOf('jobs')).toBe(jobsBefore);
+      expect(await countRows(h.store.db, 'recipients')).toBe(0);
+      expect(await countRows(h.store.db, 'jobs')).toBe(jobsBefore);
       const work = path.join(h.dataDir, 'work', 'dry-runs');
       expect(fs.existsSync(work) ? fs.readdirSync(work) : []).toEqual([]);
 
