@@ -92,6 +92,19 @@ export function encodeCsv(
     if (header) yield write([header]);
     for await (const page of pages) yield write(page);
   }
+  return encodeCsvText(text(), file, entryName, modified);
+}
+
+/**
+ * CSV text already written (strings, or UTF-8 bytes from PostgreSQL's COPY) through the encoding and the
+ * compression of the instance.
+ */
+export function encodeCsvText(
+  chunks: AsyncIterable<string | Buffer>,
+  file: FileOptions,
+  entryName: string,
+  modified: Date,
+): Readable {
   const stages: Transform[] = [];
   if (file.encoding === 'windows-1252')
     stages.push(iconv.encodeStream('windows-1252') as unknown as Transform);
@@ -100,7 +113,7 @@ export function encodeCsv(
   else if (file.compression === 'zip') stages.push(zipOneEntry(entryName, modified));
 
   // One page of text in hand at a time (the default would read 16 pages ahead of the destination).
-  const source = Readable.from(text(), { highWaterMark: 1 });
+  const source = Readable.from(chunks, { highWaterMark: 1 });
   if (stages.length === 0) return source;
   const out = stages[stages.length - 1]!;
   // pipeline() wires errors both ways: a failed page query destroys the output, a destination error stops reads.

@@ -70,6 +70,22 @@ export function zoneOffsetFn(timeZone: string): (utcMs: number) => number {
   };
 }
 
+export type DateToken = 'YYYY' | 'MM' | 'DD' | 'hh' | 'mm' | 'ss' | 'SSS';
+
+/** A pattern (or its alias) as literal texts and tokens, in order: what `dateFormatter` writes, as data. */
+export function datePatternParts(pattern: string): (string | { token: DateToken })[] {
+  const p = ALIASES[pattern] ?? pattern;
+  const out: (string | { token: DateToken })[] = [];
+  let last = 0;
+  for (const m of p.matchAll(TOKEN_RE)) {
+    if (m.index > last) out.push(p.slice(last, m.index));
+    out.push({ token: m[0] as DateToken });
+    last = m.index + m[0].length;
+  }
+  if (last < p.length) out.push(p.slice(last));
+  return out;
+}
+
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** A formatter from ISO-8601 UTC strings (as the store holds them) to the pattern in the zone; null → ''. */

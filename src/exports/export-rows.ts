@@ -9,6 +9,7 @@ import {
   subscriberExportPages,
   type EventExportColumn,
   type EventExportRow,
+  type EventPageQuery,
   type FieldKey,
   type SubscriberExportRow,
 } from '../store/exports-rows.repository.js';
@@ -26,7 +27,7 @@ import type { ExportWindow } from './export-window.js';
  */
 export const PAGE_ROWS = 2_000;
 
-const STATUS_TYPE: Partial<Record<EventKind, string>> = {
+export const STATUS_TYPE: Partial<Record<EventKind, string>> = {
   open: 'OPN',
   click: 'CLK',
   bounce: 'NCO',
@@ -200,6 +201,32 @@ export interface SourceOptions {
   pageRows?: number;
   /** PostgreSQL `work_mem` of the export's read transaction (default EXPORT_WORK_MEM, 64MB). */
   workMem?: string;
+  /**
+   * PostgreSQL: `false` keeps an instance the COPY path could write (export-copy.ts) on the cursor path, so
+   * tests and the benchmark can compare both. Default true.
+   */
+  copy?: boolean;
+}
+
+/** The store query of an event export: which events of which window, and the columns read. */
+export function eventPageQuery(
+  inst: ExportInstance,
+  win: ExportWindow,
+  columns: EventExportColumn[],
+  fieldIds: number[],
+): EventPageQuery {
+  return {
+    accountId: inst.accountId,
+    channel: inst.channel,
+    kinds: kindsOf(inst),
+    lists: inst.lists,
+    from: win.from,
+    to: win.to,
+    columns,
+    fieldIds,
+    requireKey: inst.channel === 'sms' ? 'mobile' : 'email',
+    latestOnly: inst.type === 'statistics' || inst.type === 'unsubscribers+statistics',
+  };
 }
 
 /** Event-based kinds: unsubscribers, statistics, both, SMS statistics. */
@@ -211,23 +238,9 @@ export async function* eventRows(
   opts: SourceOptions = {},
 ): AsyncGenerator<string[][]> {
   const { reads, fieldIds, cells } = layout(inst, columns);
-  const pages = eventExportPages(
-    db,
-    {
-      accountId: inst.accountId,
-      channel: inst.channel,
-      kinds: kindsOf(inst),
-      lists: inst.lists,
-      from: win.from,
-      to: win.to,
-      columns: reads,
-      fieldIds,
-      requireKey: inst.channel === 'sms' ? 'mobile' : 'email',
-      latestOnly: inst.type === 'statistics' || inst.type === 'unsubscribers+statistics',
-    },
-    opts.pageRows ?? PAGE_ROWS,
-    { workMem: opts.workMem },
-  );
+  const pages = eventExportPages(db, eventPageQuery(inst, win, reads, fieldIds), opts.pageRows ?? PAGE_ROWS, {
+    workMem: opts.workMem,
+  });
   for await (const page of pages) yield toCells(page, cells);
 }
 

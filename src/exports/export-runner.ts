@@ -18,6 +18,7 @@ import {
   findJob,
   insertJob,
   listFields,
+  markSupersededEvents,
   updateJob,
   type Db,
   type JobRecord,
@@ -31,7 +32,8 @@ import {
   nextExportSeq,
   setExportWatermark,
 } from '../store/exports-files.repository.js';
-import { encodeCsv, rowPolicy } from './csv-encoder.js';
+import { encodeCsv, encodeCsvText, rowPolicy } from './csv-encoder.js';
+import { copyEligible, startCopyExport, type CopyExport } from './export-copy.js';
 import { resolveColumns } from './export-columns.js';
 import {
   defaultDestinationResolver,
@@ -141,6 +143,7 @@ async function runLocked(
   let unmappableRows = 0;
   // Closed on every way out: on PostgreSQL an unfinished source holds a cursor and its transaction.
   let source: AsyncGenerator<string[][]> | undefined;
+  let copy: CopyExport | undefined;
   try {
     const inst = parseExportInstance(definition, o.instanceId);
     const win = resolveWindow(inst, started, await getExportWatermark(db, inst.id), o.window);
@@ -148,17 +151,27 @@ async function runLocked(
     const columns = resolveColumns(inst.type, inst.columns, inst.fields, inst.headers, fieldNames);
     const policy = rowPolicy(inst.file, () => unmappableRows++);
 
+    // The latest-action rule reads superseded marks: bring them up to the window's end first (usually a
+    // minute of events: a worker keeps them marked, superseded-marks.ts). Never past now: events not yet
+    // recorded would be skipped by later passes.
+    if (inst.type === 'statistics' || inst.type === 'unsubscribers+statistics') {
+      const now = started.toISOString();
+      await markSupersededEvents(db, inst.accountId, win.to < now ? win.to : now);
+    }
+    // PostgreSQL writes the rows itself (COPY) when its bytes are certainly the cursor path's (export-copy.ts).
+    if (o.source?.copy !== false && copyEligible(db, inst, columns))
+      copy = await startCopyExport(db, inst, columns, win, { workMem: o.source?.workMem, onRow: o.onRow });
     // Read the first page before creating any file: an empty window with `emptyFile: skip` writes nothing.
-    source = rowSource(db, inst, columns, win, o.source);
-    const pages = source;
-    const first = await pages.next();
-    if (first.done && inst.emptyFile === 'skip') {
+    const pages = copy ? undefined : (source = rowSource(db, inst, columns, win, o.source));
+    const first = await pages?.next();
+    if ((copy ? copy.empty : first!.done) && inst.emptyFile === 'skip') {
+      if (copy) await copy.finish();
       return await finish(o, job, inst, win, { status: 'skipped', rows: 0, unmappableRows: 0, bytes: 0 });
     }
     let sourceError: unknown;
     async function* data(): AsyncGenerator<string[][]> {
       try {
-        for (let p: IteratorResult<string[][]> = first; !p.done; p = await pages.next()) {
+        for (let p: IteratorResult<string[][]> = first!; !p.done; p = await pages!.next()) {
           const out: string[][] = [];
           for (const r of p.value) {
             const row = policy(r);
@@ -182,11 +195,15 @@ async function runLocked(
     const header = inst.file.header ? columns.map((c) => c.header) : null;
     let bytes: number;
     try {
-      const stream: Readable = encodeCsv(data(), header, inst.file, names.csvName, started);
+      const stream: Readable = copy
+        ? encodeCsvText(copy.chunks(header), inst.file, names.csvName, started)
+        : encodeCsv(data(), header, inst.file, names.csvName, started);
       bytes = await dest.writeFile(temp, stream);
     } catch (e) {
-      throw sourceError ?? destinationError('write', e);
+      throw sourceError ?? copy?.error ?? destinationError('write', e);
     }
+    // COPY's row count arrives with the end of its statement (the file has no per-row loop to count in).
+    if (copy) rows = await copy.finish();
     let name = names.name;
     try {
       await dest.rename(temp, name);
@@ -201,7 +218,10 @@ async function runLocked(
       }
     }
     temp = undefined; // renamed: nothing to clean up any more
-    log.info({ file: name, rows, bytes, from: win.from, to: win.to }, 'export file written');
+    log.info(
+      { file: name, rows, bytes, from: win.from, to: win.to, read: copy ? 'copy' : 'cursor' },
+      'export file written',
+    );
     const result = await finish(o, job, inst, win, {
       status: 'succeeded',
       rows,
@@ -234,6 +254,7 @@ async function runLocked(
     throw err;
   } finally {
     await source?.return(undefined).catch(() => undefined);
+    copy?.close();
   }
 }
 

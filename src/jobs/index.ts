@@ -55,6 +55,7 @@ export {
 } from './notifications.js';
 export {
   startJobs,
+  startMarkTimer,
   scheduledInstancesFromStore,
   cancelJob,
   type JobsRuntime,

@@ -8,8 +8,10 @@ import { systemClock, type Clock } from '../clock.js';
 import { DatasyncError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
+  accountsWithStatisticsExports,
   findJob,
   listInstances,
+  markSupersededEvents,
   updateJob,
   type Database,
   type JobRecord,
@@ -40,6 +42,8 @@ export interface StartJobsOptions {
   pollIntervalMs?: number;
   /** Seconds between scheduler ticks. Default 15 (tests with a fast clock tick more often). */
   schedulerTickSeconds?: number;
+  /** Seconds between the workers' superseded-mark passes (0 = none). Default 60. */
+  markIntervalSeconds?: number;
   clock?: Clock;
   log?: Logger;
 }
@@ -96,6 +100,9 @@ export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
     });
     await workers.start();
   }
+  const stopMarks = o.roles.worker
+    ? startMarkTimer({ db: o.store.db, everySeconds: o.markIntervalSeconds ?? 60, clock, log: o.log })
+    : undefined;
   if (o.roles.scheduler) {
     scheduler = new Scheduler({
       db: o.store.db,
@@ -116,9 +123,43 @@ export async function startJobs(o: StartJobsOptions): Promise<JobsRuntime> {
     stop: () =>
       (stopping ??= (async () => {
         await scheduler?.stop();
+        await stopMarks?.();
         await workers?.stop((o.shutdownTimeoutSeconds ?? 30) * 1000);
         await queue.stop();
       })()),
+  };
+}
+
+/**
+ * Keeps the superseded marks of accounts with statistics exports up to a minute behind now, so a daily export
+ * marks about a minute of events before reading instead of a day's (store/superseded-marks.ts). The pass
+ * stops one interval short of now: a transaction slower than that would commit an event below the horizon.
+ * Passes of one account serialize on its horizon row, so every worker may run this.
+ */
+export function startMarkTimer(o: {
+  db: Kysely<Database>;
+  everySeconds: number;
+  clock: Clock;
+  log?: Logger;
+}): (() => Promise<void>) | undefined {
+  const { clock, db } = o;
+  const every = o.everySeconds;
+  if (every <= 0) return undefined;
+  let running: Promise<void> = Promise.resolve();
+  const pass = async () => {
+    const horizon = new Date(clock.now().getTime() - every * 1000).toISOString();
+    for (const accountId of await accountsWithStatisticsExports(db))
+      await markSupersededEvents(db, accountId, horizon);
+  };
+  const timer = setInterval(() => {
+    running = running
+      .then(pass)
+      .catch((err: unknown) => o.log?.error({ err }, 'superseded mark pass failed'));
+  }, every * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
   };
 }
 

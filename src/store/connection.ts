@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { POSTGRES_DIALECT, SQLITE_DIALECT, type StoreDialect } from './dialect.js';
 import { withNormalizedErrors } from './db-errors.js';
@@ -110,6 +110,18 @@ function cachePreparedStatements(raw: SqliteDatabase.Database): void {
   }) as typeof raw.prepare;
 }
 
+/** The pg pool behind each PostgreSQL store's `db` (see pgPoolOf). */
+const pools = new WeakMap<object, pg.Pool>();
+
+/**
+ * The pg pool of a PostgreSQL store's `db`, for what Kysely cannot express: `COPY … TO STDOUT` streams
+ * (exports/export-copy.ts). Undefined for SQLite and for a transaction (`db.isTransaction`), whose connection
+ * a second client could not share.
+ */
+export function pgPoolOf(db: Kysely<Database> | Transaction<Database>): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 /** int8 (count(*), bigint columns) as JS numbers: our values stay far below 2^53. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: string) =>
@@ -137,6 +149,7 @@ async function openPostgres(opts: OpenStoreOptions): Promise<Store> {
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const db = new Kysely<Database>({ dialect: withNormalizedErrors(new PostgresDialect({ pool })) });
+  pools.set(db, pool);
   await sql`select 1`.execute(db);
   let closed = false;
   return {

@@ -85,30 +85,6 @@ const JOINS = {
     on sub.recipient_id = e.recipient_id and sub.list_id = e.list_id and sub.channel = e.channel`,
 } as const;
 
-/**
- * Event columns the PostgreSQL window subquery always passes on (the outer filter, joins and order use them);
- * the optional ones are added only when the export reads them, so the two sorts carry narrow rows.
- */
-const INNER_EVENT_COLUMNS = [
-  'id',
-  'kind',
-  'recorded_at',
-  'recipient_id',
-  'message_id',
-  'sending_id',
-  'list_id',
-];
-
-/** Event columns (`e.<name>`) an optional export column's SQL reads. */
-const EVENT_COLUMN_SOURCES: Partial<Record<EventExportColumn, string>> = {
-  occurredAt: 'occurred_at',
-  url: 'url',
-  code: 'code',
-  detail: 'detail',
-  ip: 'ip',
-  userAgent: 'user_agent',
-};
-
 export interface EventPageQuery {
   accountId: string;
   channel: Channel;
@@ -124,11 +100,17 @@ export interface EventPageQuery {
   /** Require an email (email channel) or a mobile number (SMS channel) on the recipient. */
   requireKey: 'email' | 'mobile';
   /**
-   * Reference §3.4.2 "latest action per recipient and link": drop an open when the same recipient clicked
-   * the same message (and sending) in the window or opened it again later; a click when the same link was
-   * clicked again later; a bounce or a sent row when a later one exists. "Later" = greater (occurred_at, id).
+   * Reference §3.4.2 "latest action per recipient and link": drop an event that something recorded before the
+   * window's end supersedes (a click or a later open supersedes an open; a later click on the same link a
+   * click; a later bounce or sent one of its kind). Read from the marks of superseded-marks.ts: the caller
+   * runs `markSupersededEvents` up to `to` first.
    */
   latestOnly: boolean;
+}
+
+/** The latest-action filter of an event query on `events e` (empty unless `q.latestOnly`). */
+export function latestFilter(q: Pick<EventPageQuery, 'latestOnly' | 'to'>): RawBuilder<unknown> {
+  return q.latestOnly ? sql`and (e.superseded_at is null or e.superseded_at >= ${q.to})` : sql``;
 }
 
 function windowBounds(col: string, from: string | null, to: string): RawBuilder<unknown> {
@@ -144,7 +126,6 @@ function inList<T>(values: readonly T[]): RawBuilder<unknown> {
 /** The statement reading a window's events, ordered by (recorded_at, id), from `after` on at most `limit`. */
 function eventQuery(
   q: EventPageQuery,
-  pg: boolean,
   after?: { recordedAt: string; id: number },
   limit?: number,
 ): RawBuilder<EventExportRow> {
@@ -171,44 +152,7 @@ function eventQuery(
     : sql``;
   const tail = sql`order by e.recorded_at, e.id ${limit === undefined ? sql`` : sql`limit ${limit}`}`;
 
-  if (q.latestOnly && pg) {
-    // One pass: number each recipient/message/sending/kind/link group newest first and flag the groups with a
-    // click; PostgreSQL computes both windows over one sort (the click flag's partition is a prefix).
-    // Unsubscribes and events without a message are never superseded (as in the SQLite probe below).
-    const group = 'e.recipient_id, e.message_id, coalesce(e.sending_id, 0)';
-    const inner = [
-      ...INNER_EVENT_COLUMNS,
-      ...cols.flatMap((c) => EVENT_COLUMN_SOURCES[c] ?? []),
-      ...(cols.includes('subscribedAt') ? ['channel'] : []),
-    ];
-    return sql<EventExportRow>`select ${sql.raw(select)}
-      from (select ${sql.raw([...new Set(inner)].map((c) => `e.${c}`).join(', '))},
-          row_number() over (partition by ${sql.raw(group)}, e.kind, case when e.kind = 'click' then e.url end
-            order by e.occurred_at desc, e.id desc) as ds_rank,
-          bool_or(e.kind = 'click') over (partition by ${sql.raw(group)}) as ds_clicked
-        from events e where ${filters}) e
-      join recipients r on r.id = e.recipient_id
-      ${sql.raw(joins)}
-      where ${key} is not null ${keyset}
-        and (e.message_id is null or e.kind not in ('open', 'click', 'bounce', 'sent')
-          or (e.ds_rank = 1 and not (e.kind = 'open' and e.ds_clicked)))
-      ${tail}`;
-  }
-  // SQLite: a window function here would be recomputed over the whole window for every keyset page; the
-  // probe below follows events_recipient_message_ix and costs a few index steps per event (and measured
-  // cheaper than SQLite's sort-based window functions even in one pass: bench/RESULTS.md "export").
-  // No account or channel test in the probe: recipient and message ids already imply both, and naming them
-  // lets SQLite pick the window index instead, which turns each probe into a scan of the whole window.
-  const later = sql`(s.occurred_at > e.occurred_at or (s.occurred_at = e.occurred_at and s.id > e.id))`;
-  const latest = q.latestOnly
-    ? sql`and not exists (select 1 from events s
-        where s.recipient_id = e.recipient_id and s.message_id = e.message_id
-          and coalesce(s.sending_id, 0) = coalesce(e.sending_id, 0)
-          and ${windowBounds('s.recorded_at', q.from, q.to)}
-          and ((e.kind = 'open' and (s.kind = 'click' or (s.kind = 'open' and ${later})))
-            or (e.kind = 'click' and s.kind = 'click' and s.url = e.url and ${later})
-            or (e.kind in ('bounce', 'sent') and s.kind = e.kind and ${later})))`
-    : sql``;
+  const latest = latestFilter(q);
   return sql<EventExportRow>`select ${sql.raw(select)}
     from events e
     join recipients r on r.id = e.recipient_id
@@ -219,10 +163,8 @@ function eventQuery(
 
 /**
  * PostgreSQL `work_mem` of an export's read transaction (`SET LOCAL`, so only that transaction). The server
- * default, 4 MB, sends every sort of the statistics query (window functions, then time order) past ~20,000
- * events to disk and splits the recipients hash join into batches. 64 MB per running export keeps a daily
- * window in memory; a million-event window still spills (in memory it needs ~180 MB per million events), and
- * measured no faster in memory on this machine: the sorts are not what bounds that export (bench/RESULTS.md).
+ * default, 4 MB, splits the recipients hash join of a big window into batches and sends any sort the planner
+ * picks past ~20,000 rows to disk; 64 MB per running export keeps a daily window in memory.
  */
 export const EXPORT_WORK_MEM = '64MB';
 
@@ -240,9 +182,9 @@ export function eventExportPages(
   opts: ExportReadOptions = {},
 ): AsyncGenerator<EventExportRow[]> {
   return isPostgres(db)
-    ? cursorPages(db, eventQuery(q, true), pageRows, opts)
+    ? cursorPages(db, eventQuery(q), pageRows, opts)
     : keysetPages(db, pageRows, (after: { recordedAt: string; id: number } | undefined) =>
-        eventQuery(q, false, after, pageRows),
+        eventQuery(q, after, pageRows),
       );
 }
 

@@ -26,3 +26,4 @@ export * from './engagement-refs.repository.js';
 export * from './audit.repository.js';
 export * from './email-sendings.repository.js';
 export * from './dashboard-stats.repository.js';
+export * from './superseded-marks.js';

@@ -10,6 +10,7 @@ import * as m0003 from './migrations/0003-exports.js';
 import * as m0004 from './migrations/0004-jobs.js';
 import * as m0005 from './migrations/0005-audit.js';
 import * as m0009 from './migrations/0009-dashboard.js';
+import * as m0010 from './migrations/0010-superseded-marks.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0004-jobs': m0004,
   '0005-audit': m0005,
   '0009-dashboard': m0009,
+  '0010-superseded-marks': m0010,
 };
 
 class DialectMigrationProvider implements MigrationProvider {

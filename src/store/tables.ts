@@ -190,6 +190,8 @@ export interface EventTable {
   idempotency_key: string | null;
   occurred_at: string;
   recorded_at: string;
+  /** Least `recorded_at` of the events superseding this one (§3.4.2); null = none yet (superseded-marks.ts). */
+  superseded_at: string | null;
 }
 
 export interface SftpUserTable {
@@ -276,6 +278,13 @@ export interface ProcessedFileTable {
   processed_at: string;
 }
 
+/** Per account: every event recorded before `marked_to` has been through the mark pass (superseded-marks.ts). */
+export interface EventMarkHorizonTable {
+  account_id: string;
+  marked_to: string;
+  updated_at: string;
+}
+
 export interface ExportWatermarkTable {
   instance_id: string;
   watermark: string;
@@ -315,6 +324,7 @@ export interface Database {
   jobs: JobTable;
   processed_files: ProcessedFileTable;
   export_watermarks: ExportWatermarkTable;
+  event_mark_horizons: EventMarkHorizonTable;
   api_tokens: ApiTokenTable;
   settings: SettingTable;
   // Migrations 0002 (engagement), 0003 (exports), 0004 (jobs), 0005 (audit): row types live next to their

@@ -132,6 +132,46 @@ describe.each(DIALECTS)('export windows and watermarks (%s)', (dialect) => {
     ]);
   });
 
+  it('latest action across windows: an action reported in an earlier file hides an older one recorded late, never a newer one', async () => {
+    const click = (recipientId: number, at: string, recordedAt = at) =>
+      insertEvent(store.db, {
+        kind: 'click',
+        recipientId,
+        messageId: d.messageId,
+        sendingId: d.sendingId,
+        url: 'https://example.com/a',
+        at,
+        recordedAt,
+      });
+    await click(d.ids.anna, '2026-03-11T03:00:00.000Z');
+    await click(d.ids.bob, '2026-03-11T03:10:00.000Z');
+    env.clock.set('2026-03-11T04:00:00.000Z');
+    const first = await env.run('st');
+    expect(lines(await env.read(first.file!))).toHaveLength(3);
+
+    // Anna's open and an older click on the same link reach us late (recorded in the next window, occurred
+    // before the click already reported): not reported again. Bob clicks the link again: a newer action.
+    await open(d.ids.anna, '2026-03-11T02:59:00.000Z', '2026-03-11T04:30:00.000Z');
+    await click(d.ids.anna, '2026-03-11T02:58:00.000Z', '2026-03-11T04:31:00.000Z');
+    await click(d.ids.bob, '2026-03-11T04:40:00.000Z');
+    env.clock.set('2026-03-11T05:00:00.000Z');
+    const second = await env.run('st');
+    expect(lines(await env.read(second.file!))).toEqual([
+      'idList;subject;email;statusChange',
+      '1;Spring sale;bob@example.com;20260311T054000',
+    ]);
+    // A manual window over the first hour only still reports anna's first click: the late events were
+    // recorded after that window's end.
+    const manual = await env.run('st', {
+      window: { from: '2026-03-11T02:00:00.000Z', to: '2026-03-11T04:00:00.000Z' },
+    });
+    expect(lines(await env.read(manual.file!))).toEqual([
+      'idList;subject;email;statusChange',
+      '1;Spring sale;anna@example.com;20260311T040000',
+      '1;Spring sale;bob@example.com;20260311T041000',
+    ]);
+  });
+
   it('a manual window does not move the watermark; emptyFile skip writes nothing but moves it', async () => {
     await open(d.ids.anna, '2026-03-10T12:00:00.000Z');
     const manual = await env.run('st', {
