@@ -22,6 +22,7 @@ import {
 } from '../store/index.js';
 import {
   claimSmsCode,
+  countSmsSendingOutcomes,
   createSmsCampaign,
   findSmsCode,
   findSmsSending,
@@ -41,13 +42,7 @@ import {
 import { DeliveryReportRecorder } from './delivery-report.js';
 import { sendOutbox, type OutboxItem } from './sms-sender.js';
 import { finish } from './csv2sms-finish.js';
-import {
-  emptyCounters,
-  type Csv2SmsCounters,
-  type Csv2SmsDeps,
-  type Csv2SmsPlan,
-  type Csv2SmsSummary,
-} from './csv2sms-plan.js';
+import { emptyCounters, type Csv2SmsDeps, type Csv2SmsPlan, type Csv2SmsSummary } from './csv2sms-plan.js';
 
 /** Process one uploaded CSV2SMS file (`file` is a space path such as `/sms/offers.csv`). */
 export async function runCsv2Sms(
@@ -324,6 +319,7 @@ async function stoppedAfterIntake(
   const sending = await findSmsSending(db, plan.sendingId);
   if (sending?.status !== 'sending' && sending?.status !== 'failed') return continuePlan(deps, plan);
   await updateSmsSending(db, plan.sendingId, { status: 'failed' });
+  await countRecordedOutcomes(db, plan);
   return finish(deps, plan, {
     status: 'failed',
     send: 'stopped',
@@ -331,6 +327,17 @@ async function stoppedAfterIntake(
     runAfter: null,
     ended: true,
   });
+}
+
+/**
+ * The plan's sent / refused / parts as the sending's events say, for every run of the send: not what one run
+ * counted in memory (a failed commit leaves submits it counted unrecorded, and a failure before the run's end
+ * leaves the plan with what the intake counted), so the job's counters match its result rows, which come from
+ * the same events.
+ */
+async function countRecordedOutcomes(db: Csv2SmsDeps['store']['db'], plan: Csv2SmsPlan): Promise<void> {
+  const c = await countSmsSendingOutcomes(db, plan.sendingId);
+  plan.counters = { ...plan.counters, sent: c.sent, refused: c.refused, parts: c.parts };
 }
 
 function duplicateCode(code: string, jobId: string): DatasyncError {
@@ -418,9 +425,8 @@ async function sendPlan(deps: Csv2SmsDeps, plan: Csv2SmsPlan): Promise<Csv2SmsSu
     await own?.flush();
     detach?.();
   }
-  const c = outcome.counters;
-  const counters: Csv2SmsCounters = { ...plan.counters, sent: c.sent, refused: c.refused, parts: c.parts };
-  plan.counters = counters;
+  await countRecordedOutcomes(db, plan);
+  const counters = plan.counters;
   const ended = clock.now().toISOString();
   if (outcome.error) {
     const err = publicError(outcome.error);

@@ -95,7 +95,7 @@ export async function handledRecipientIds(db: Db, sendingId: number): Promise<Se
  * `sent` event per message the relay took, and a `bounce` whose recipient has no `sent` event of the sending
  * per message refused at send time (a bounce reported later for a delivered message is not one). So a send
  * that stopped counts what went out before it stopped, and a resumed one counts its stopped run's messages
- * too. The message id narrows the scan to `events_message_kind_ix`.
+ * too. Both reads, and the probe per bounce, are ranges of `events_sending_ix` (migration 0011).
  */
 export async function countSendingOutcomes(
   db: Db,
@@ -104,12 +104,9 @@ export async function countSendingOutcomes(
   const ofSending = (kind: 'sent' | 'bounce', alias: 'e' | 's') =>
     db
       .selectFrom(`events as ${alias}`)
-      .where(`${alias}.message_id`, '=', (eb) =>
-        eb.selectFrom('sendings').select('sendings.message_id').where('sendings.id', '=', sendingId),
-      )
-      .where(`${alias}.kind`, '=', kind)
       .where(`${alias}.sending_id`, '=', sendingId)
-      .where(`${alias}.channel`, '=', 'email');
+      .where(`${alias}.channel`, '=', 'email')
+      .where(`${alias}.kind`, '=', kind);
   const [sent, bounced] = await Promise.all([
     ofSending('sent', 's')
       .select((eb) => eb.fn.countAll().as('n'))
@@ -129,6 +126,12 @@ export interface EmailSendingUpdate {
   status?: string;
   startedAt?: string | null;
   endedAt?: string | null;
+  /**
+   * Merged into the stored counters: keys given replace theirs, the others stay. `counters_json.jobId` names
+   * the job that owns the send (the FTPZIP job, or the retry that took it over), and `takeOverStoppedSending`
+   * hands a stopped send on only from its owner: a run's result written over it would leave a sending with no
+   * owner, which any retry could take.
+   */
   counters?: Record<string, unknown>;
   scheduledAt?: string | null;
 }
@@ -139,9 +142,34 @@ export async function updateEmailSending(db: Db, id: number, u: EmailSendingUpda
   if (u.startedAt !== undefined) set.started_at = u.startedAt;
   if (u.endedAt !== undefined) set.ended_at = u.endedAt;
   if (u.scheduledAt !== undefined) set.scheduled_at = u.scheduledAt;
-  if (u.counters !== undefined) set.counters_json = JSON.stringify(u.counters);
-  if (Object.keys(set).length === 0) return;
-  await db.updateTable('sendings').set(set).where('id', '=', id).execute();
+  if (u.counters === undefined) {
+    if (Object.keys(set).length === 0) return;
+    await db.updateTable('sendings').set(set).where('id', '=', id).execute();
+    return;
+  }
+  // Read, merge, and write only if the counters are still what was read (the compare-and-set the take-over
+  // uses), so a concurrent change of the owner is never written over; on a lost race, merge again. Portable
+  // where a JSON merge in SQL is not (json_patch vs jsonb ||).
+  for (;;) {
+    const row = await db
+      .selectFrom('sendings')
+      .select('counters_json')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return;
+    const stored = JSON.parse(row.counters_json ?? '{}') as Record<string, unknown>;
+    const r = await db
+      .updateTable('sendings')
+      .set({ ...set, counters_json: JSON.stringify({ ...stored, ...u.counters }) })
+      .where('id', '=', id)
+      .where((eb) =>
+        row.counters_json === null
+          ? eb('counters_json', 'is', null)
+          : eb('counters_json', '=', row.counters_json),
+      )
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return;
+  }
 }
 
 /** Email sendings whose scheduled time has come (status `queued`, `scheduled_at` ≤ now). */

@@ -11,6 +11,7 @@ import * as m0004 from './migrations/0004-jobs.js';
 import * as m0005 from './migrations/0005-audit.js';
 import * as m0009 from './migrations/0009-dashboard.js';
 import * as m0010 from './migrations/0010-superseded-marks.js';
+import * as m0011 from './migrations/0011-events-sending.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-audit': m0005,
   '0009-dashboard': m0009,
   '0010-superseded-marks': m0010,
+  '0011-events-sending': m0011,
 };
 
 class DialectMigrationProvider implements MigrationProvider {

@@ -376,3 +376,37 @@ export async function listSmsSendingEvents(
     providerMessageId: r.provider_message_id,
   }));
 }
+
+/**
+ * What every run of a sending has done so far, read from its events rather than from one run's memory: a
+ * `sent` event per message the provider took (its `detail` is `<encoding>:<parts>`), and an `sms_status`
+ * `NACK` per message it refused (delivery reports, `sms_status` with other codes, are not outcomes of the
+ * send). So a send that stopped counts what was recorded before it stopped, and a resumed one its stopped runs'
+ * messages too. The sent events are grouped by `detail` so the parts add up without parsing text in SQL: a
+ * sending has a handful of distinct details, whatever its size.
+ */
+export async function countSmsSendingOutcomes(
+  db: Db,
+  sendingId: number,
+): Promise<{ sent: number; refused: number; parts: number }> {
+  const ofSending = db.selectFrom('events').where('sending_id', '=', sendingId).where('channel', '=', 'sms');
+  const [sent, refused] = await Promise.all([
+    ofSending
+      .where('kind', '=', 'sent')
+      .select(['detail', (eb) => eb.fn.countAll().as('n')])
+      .groupBy('detail')
+      .execute(),
+    ofSending
+      .where('kind', '=', 'sms_status')
+      .where('code', '=', 'NACK')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  // PostgreSQL returns count(*) as a bigint string.
+  const out = { sent: 0, refused: Number(refused.n), parts: 0 };
+  for (const r of sent) {
+    out.sent += Number(r.n);
+    out.parts += Number(r.n) * (Number(r.detail?.split(':')[1]) || 0);
+  }
+  return out;
+}

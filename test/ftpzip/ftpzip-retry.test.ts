@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queueOf, retryJobWithReport, type JobQueue } from '../../src/jobs/index.js';
 import { addList, findJob, type JobRecord } from '../../src/store/index.js';
+import { countRows } from '../helpers/count-rows.js';
 import { openTestQueue } from '../helpers/queue.js';
 import { DIALECTS } from '../helpers/store.js';
 import { campaignZip, startRig, type FtpZipRig } from './ftpzip-harness.js';
@@ -120,6 +121,62 @@ describe.each(DIALECTS)('jobs retry of FTPZIP jobs (%s)', (dialect) => {
       counters: { sent: 2 },
     });
     await expect(retry(re.job.id)).rejects.toMatchObject({ code: 'DS_JOB_STATE' });
+  });
+
+  /** The stored counters of the sending numbered `idInvio` (its owner is `jobId`). */
+  const sendingCounters = async (idInvio: number | null) => {
+    const row = await r.h.store.db
+      .selectFrom('sendings')
+      .select('counters_json')
+      .where('sending_number', '=', idInvio!)
+      .executeTakeFirstOrThrow();
+    return JSON.parse(row.counters_json ?? '{}') as Record<string, unknown>;
+  };
+
+  it('a stopped send keeps its owner: only the job that stopped it last can hand it on, to one retry', async () => {
+    await start();
+    refused.add('email2@example.com');
+    const old = await r.run(await campaignZip());
+    expect(old).toMatchObject({ status: 'failed' });
+    // The stopped run's counters are merged with the owner, not written over it.
+    expect(await sendingCounters(old.idInvio)).toMatchObject({ jobId: old.jobId, sent: 1 });
+
+    const re = await retry(old.jobId);
+    expect(re).toMatchObject({ resumesSending: old.idInvio });
+    // The relay still refuses email2: the resumed send stops too, and stays the retry's.
+    const s = await work(re.job);
+    expect(s).toMatchObject({ jobId: re.job.id, status: 'failed' });
+    expect(await sendingCounters(old.idInvio)).toMatchObject({ jobId: re.job.id });
+    const jobs = await countRows(r.h.store.db, 'jobs');
+
+    // The first job lost the send when it was taken over: retrying it again is refused, whoever stopped last.
+    const stale = retry(old.jobId);
+    await expect(stale).rejects.toMatchObject({ code: 'DS_JOB_STATE' });
+    await expect(stale).rejects.toThrow(`taken over by job ${re.job.id}`);
+    expect(await countRows(r.h.store.db, 'jobs')).toBe(jobs);
+
+    // Two retries of the owner at once: one takes the send over, the other is refused.
+    refused.clear();
+    const both = await Promise.allSettled([retry(re.job.id), retry(re.job.id)]);
+    const won = both.filter((b) => b.status === 'fulfilled');
+    const lost = both.filter((b) => b.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toMatchObject({ code: 'DS_JOB_STATE' });
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof retry>>>).value;
+    expect(String(lost[0]!.reason.message)).toContain(`taken over by job ${winner.job.id}`);
+    expect(await countRows(r.h.store.db, 'jobs')).toBe(jobs + 1);
+
+    const done = await work(winner.job);
+    expect(done).toMatchObject({
+      jobId: winner.job.id,
+      status: 'partial',
+      send: 'sent',
+      counters: { sent: 2 },
+    });
+    await r.sink.waitFor(2);
+    expect(r.sink.messages).toHaveLength(2);
+    expect(await sendingCounters(old.idInvio)).toMatchObject({ jobId: winner.job.id, sent: 1 });
   });
 
   it('a transactional send that started is refused: it cannot be resumed', async () => {
