@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   },
   DS_UNAUTHORIZED: { status: 401, meaning: 'Missing or wrong credentials.' },
   DS_FORBIDDEN: { status: 403, meaning: 'The credentials do not allow this action or account.' },
+  DS_TOKEN_LAST_ADMIN: {
+    status: 409,
+    meaning: 'The admin API token cannot be revoked: it is the last one (create another first).',
+  },
   DS_DB_UNAVAILABLE: {
     status: 503,
     meaning: 'The database cannot be reached; the operation can be retried.',
@@ -300,7 +304,7 @@ export const ERROR_CODES = {
   DS_QUEUE_UNAVAILABLE: {
     status: 503,
     meaning:
-      'This server runs no job queue (no worker role), so jobs cannot be queued, retried or run from it.',
+      "This server's HTTP routes run without a job queue, so jobs cannot be queued, retried, run or uploaded from it.",
   },
   DS_DOWNLOAD_REFUSED: {
     status: 403,

@@ -2,11 +2,11 @@
  * The job side of `datasync serve`: the durable queue every role sends to, the workers that run imports,
  * exports and CSV2SMS jobs, the scheduler, notifications, and the "file ready" routing of uploads.
  *
- * Flow of an upload: the SFTP role's FileReady event is handled in the process that received it — an import
- * file is matched to its instance, moved out of the customer's reach into the work area and recorded as a
- * job; a CSV2SMS file is recorded as a job — and the job goes into the durable queue. Any worker (this
- * process or another node on the same PostgreSQL) runs it; a worker that dies leaves it to be taken over
- * when its lease runs out, and an import resumes from its checkpoint.
+ * Flow of an upload: the FileReady event of an SFTP or HTTP upload is handled in the process that received it
+ * (upload-routing.ts) — an import file is matched to its instance, moved out of the customer's reach into the
+ * work area and recorded as a job; a CSV2SMS or FTPZIP file is recorded as a job — and the job goes into the
+ * durable queue. Any worker (this process or another node on the same database) runs it; a worker that dies
+ * leaves it to be taken over when its lease runs out, and an import resumes from its checkpoint.
  */
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -15,18 +15,10 @@ import { createEmailTransport } from '../email/index.js';
 import { runExport } from '../exports/index.js';
 import { runFtpZip, sendScheduledFtpZip } from '../ftpzip/index.js';
 import { createTrackingLinks, loadTrackingKey } from '../http/index.js';
-import {
-  pollRemoteImport,
-  runHostedImportJob,
-  startHostedImports,
-  type ImportRunner,
-  type ImportSummary,
-} from '../imports/index.js';
+import { pollRemoteImport, runHostedImportJob, type ImportSummary } from '../imports/index.js';
 import {
   Notifier,
-  enqueueJob,
   notifySchema,
-  queueOf,
   startJobs,
   type JobHandler,
   type JobOutcome,
@@ -40,7 +32,7 @@ import {
   runCsv2Sms,
   sendScheduledSms,
 } from '../sms/index.js';
-import type { FileReady, FileReadyBus, HostedSpaces } from '../spaces/index.js';
+import type { FileReadyBus, HostedSpaces } from '../spaces/index.js';
 import {
   findInstance,
   isPostgresUrl,
@@ -52,6 +44,7 @@ import {
 } from '../store/index.js';
 import type { Role } from './roles.js';
 import { publicUrlOf } from './public-url.js';
+import { startUploadRouting } from './upload-routing.js';
 
 export interface JobRolesDeps {
   config: Config;
@@ -74,12 +67,14 @@ const importOutcome = (s: ImportSummary): JobOutcome => ({
   ...(s.error ? { error: s.error } : {}),
 });
 
-/** Start the queue (always, when any job role or SFTP runs), workers and scheduler as the roles say. */
+/** Start the queue (when any job role, SFTP or HTTP runs), workers and scheduler as the roles say. */
 export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefined> {
   const { config, store, roles, spaces, bus, log } = d;
   const clock = d.clock ?? systemClock;
   const isWorker = roles.has('worker');
-  if (!isWorker && !roles.has('scheduler') && !roles.has('sftp')) return undefined;
+  // The processes that take uploads (sftp; http when enabled) need the queue even without a worker or scheduler.
+  const takesUploads = roles.has('sftp') || (roles.has('http') && config.http.enabled);
+  if (!isWorker && !roles.has('scheduler') && !takesUploads) return undefined;
   const stops: Array<() => Promise<void> | void> = [];
   const uploadStops: Array<() => Promise<void> | void> = [];
 
@@ -251,56 +246,20 @@ export async function startJobRoles(d: JobRolesDeps): Promise<JobRoles | undefin
     stops.push(() => clearInterval(timer));
   }
 
-  // Uploads: route FileReady events into the durable queue.
-  if (roles.has('sftp')) {
-    const queueRunner: ImportRunner = {
-      async enqueue(ref) {
-        const job = {
-          jobId: ref.jobId,
-          accountId: ref.accountId,
-          kind: 'import' as const,
-          trigger: 'upload' as const,
-        };
-        // The dedupe key makes re-sending after a restart (recovery of the work area) harmless.
-        await runtime.queue.send(
-          queueOf('import'),
-          { ...job, instanceId: null },
-          { group: `account:${ref.accountId}`, dedupeKey: `import:${ref.jobId}` },
-        );
-        runtime.workers?.wake();
-      },
-      idle: async () => {},
-      stop: async () => {},
-    };
-    const hosted = startHostedImports({
+  // Uploads: route FileReady events into the durable queue, in every process that takes uploads (SFTP puts, and
+  // the HTTP API's and dashboard's uploads), so an HTTP node needs no SFTP role for its uploads to run.
+  if (takesUploads) {
+    const routing = startUploadRouting({
+      config,
       store,
       spaces,
       bus,
-      workDir: path.join(config.dataDir, 'work', 'imports'),
-      logger: log,
-      runner: queueRunner,
+      queue: runtime.queue,
+      wake: () => runtime.workers?.wake(),
+      log,
       clock,
     });
-    uploadStops.push(() => hosted.stop());
-    const off = bus.on((e: FileReady) => {
-      // CSV2SMS: a file directly in /sms; FTPZIP: a file directly in /import_zip (result files in done/ and
-      // failed/ below them are written by jobs, not uploaded).
-      const folder = path.posix.dirname(e.path);
-      const kind = folder === '/sms' ? 'csv2sms' : folder === '/import_zip' ? 'ftpzip' : null;
-      if (!kind) return;
-      return enqueueJob(store.db, runtime.queue, {
-        accountId: e.accountId,
-        kind,
-        trigger: 'upload',
-        inputName: path.posix.basename(e.path),
-        inputPath: e.path,
-        inputSha256: e.sha256,
-        inputSize: e.size,
-      })
-        .then(() => runtime.workers?.wake())
-        .catch((err: unknown) => log.error({ err, path: e.path }, `${kind} file could not be queued`));
-    });
-    uploadStops.push(off);
+    uploadStops.push(() => routing.stop());
   }
 
   let stopping: Promise<void> | undefined;

@@ -99,7 +99,7 @@ export async function startServer(
     const bus = new FileReadyBus();
     const result: RunningServer = { store, secrets, stop };
 
-    // Jobs first: HTTP (run now, retry) and SFTP (uploads) send to the queue as soon as they listen.
+    // Jobs first: HTTP (uploads, run now, retry) and SFTP (uploads) send to the queue as soon as they listen.
     const jobRoles = await startJobRoles({ config, store, roles, spaces, bus, log, clock: opts.clock });
     if (jobRoles) started.push({ name: 'jobs', stop: () => jobRoles.stop() });
     result.jobs = jobRoles?.runtime;

@@ -18,7 +18,10 @@ import { UPLOAD_FOLDERS, uploadToSpace, type UploadLimits } from './space-upload
 export interface AdminFilesRoutesOptions {
   store: Store;
   spaces: HostedSpaces;
-  /** The bus the job side listens to; without it (or without listeners) uploads answer DS_QUEUE_UNAVAILABLE. */
+  /**
+   * The bus the job side listens to (`datasync serve` routes it to the queue in every process with the http
+   * role); without it, or without listeners, uploads answer DS_QUEUE_UNAVAILABLE.
+   */
   bus?: FileReadyBus;
   limits: UploadLimits;
 }
@@ -39,7 +42,7 @@ export function assertUploadsProcessed(bus: FileReadyBus | undefined): FileReady
   if (!bus || bus.listenerCount === 0)
     throw new DatasyncError(
       'DS_QUEUE_UNAVAILABLE',
-      'this server does not process uploads (run the sftp and worker roles in the HTTP process, or upload over SFTP)',
+      'this server does not process uploads (nothing routes them to the job queue here; upload over SFTP)',
     );
   return bus;
 }

@@ -7,7 +7,7 @@
  * - `openapi.ts`       zod as validator + type provider, `/api/openapi.json` generated from route schemas
  * - `auth.ts`          bearer tokens (admin vs account scope), the hook every `/api/v1` scope adds
  * - `messages.routes`  messages (idNl, idSMS), sendings (idInvio), tracked links
- * - `tokens.routes`    account API tokens: create (admin), list, revoke
+ * - `tokens.routes`    API tokens: account tokens create (admin), list, revoke; admin tokens create, list, revoke
  * - `events.routes`    event ingestion → `events.service.ts` `recordEvents()` → `status-rules.ts`
  * - `tracking.routes`  `/t/o|c|u/<token>` over `tracking-token.ts`; group-committed by `event-batcher.ts`
  * - `media.routes`     `/m/<account>/<sha256>.<ext>` hosted campaign images (FTPZIP `EmbeddedImages=false`)

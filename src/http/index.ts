@@ -14,7 +14,10 @@ export {
   listApiTokens,
   getApiToken,
   revokeApiToken,
+  listAdminTokens,
+  revokeAdminToken,
   type ApiTokenInfo,
+  type AdminTokenInfo,
 } from './tokens.js';
 export { bearerAuth, assertAccountAccess, principalAccount, type Principal } from './auth.js';
 export {

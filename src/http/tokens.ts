@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { ApiTokenRow, Database } from '../store/index.js';
 
 /**
@@ -106,7 +106,7 @@ const infoOf = (r: ApiTokenRow): ApiTokenInfo => ({
   lastUsedAt: r.last_used_at,
 });
 
-/** The tokens of one account, oldest first (admin tokens belong to no account and are never listed). */
+/** The tokens of one account, oldest first (admin tokens belong to no account: `listAdminTokens`). */
 export async function listApiTokens(db: Kysely<Database>, accountId: string): Promise<ApiTokenInfo[]> {
   const rows = await db
     .selectFrom('api_tokens')
@@ -142,4 +142,54 @@ export async function revokeApiToken(
   const t = await getApiToken(db, accountId, tokenId);
   await db.deleteFrom('api_tokens').where('id', '=', tokenId).where('account_id', '=', accountId).execute();
   return t;
+}
+
+/** What may be shown of an admin token (it belongs to no account): never the secret, nor its hash. */
+export type AdminTokenInfo = Omit<ApiTokenInfo, 'accountId'>;
+
+const adminInfoOf = (r: ApiTokenRow): AdminTokenInfo => {
+  const { accountId: _none, ...info } = infoOf(r);
+  return info;
+};
+
+/** The admin tokens (`account_id` null), oldest first. */
+export async function listAdminTokens(db: Kysely<Database>): Promise<AdminTokenInfo[]> {
+  const rows = await db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where('account_id', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows.map(adminInfoOf);
+}
+
+/**
+ * Revoke (delete) one admin token; answers what it was. DS_NOT_FOUND when no admin token has that id (an
+ * account token's id included: those go through `revokeApiToken`). DS_TOKEN_LAST_ADMIN when it is the last
+ * one: the API cannot mint an admin token from nothing, so the last one going would leave the operator with
+ * no way in but the CLI — rotate by creating the new token first.
+ *
+ * Race: two callers revoking the last two admin tokens at once must not both see "two left". The first
+ * statement is a no-op UPDATE of every admin row: on PostgreSQL it row-locks them until commit, so the
+ * second transaction waits and then (READ COMMITTED: each statement sees the latest commits) counts what is
+ * really left; on SQLite it takes the database's write lock. Portable, so no dialect branch.
+ */
+export async function revokeAdminToken(db: Kysely<Database>, tokenId: number): Promise<AdminTokenInfo> {
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('api_tokens')
+      .set((eb) => ({ name: eb.ref('name') }))
+      .where('account_id', 'is', null)
+      .execute();
+    const rows = await trx.selectFrom('api_tokens').selectAll().where('account_id', 'is', null).execute();
+    const row = rows.find((r) => Number(r.id) === tokenId);
+    if (!row) throw new NotFoundError(`there is no admin API token ${tokenId}`);
+    if (rows.length === 1)
+      throw new ConflictError(
+        `admin API token ${tokenId} is the last one: create another first (datasync tokens create --admin)`,
+        { code: 'DS_TOKEN_LAST_ADMIN' },
+      );
+    await trx.deleteFrom('api_tokens').where('id', '=', tokenId).where('account_id', 'is', null).execute();
+    return adminInfoOf(row);
+  });
 }

@@ -1,11 +1,12 @@
 /**
  * The dashboard's Account page and its forms: create an account (admin), lists, groups, fields, and API
- * tokens — create (admin; POST/redirect/GET with the token shown once through token-flash.ts) and revoke
- * (each asks first; revoking the session's own token signs it out at the next page). Rendering is in
- * account.page.ts and tokens.page.ts.
+ * tokens — create (admin; POST/redirect/GET with the token shown once, sealed in a cookie: token-flash.ts)
+ * and revoke (each asks first; revoking the session's own token signs it out at the next page). Rendering is
+ * in account.page.ts and tokens.page.ts.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DatasyncError } from '../errors.js';
+import { loadTrackingKey } from '../http/index.js';
 import { qs } from './html.js';
 import { accountPage } from './account.page.js';
 import {
@@ -21,16 +22,21 @@ import {
 import { TokenFlash } from './token-flash.js';
 import type { NewTokenShown } from './tokens.page.js';
 
-export async function accountRoutes(pages: FastifyInstance): Promise<void> {
-  const flash = new TokenFlash();
+export interface AccountRoutesOptions {
+  /** The data directory: the token flash's key derives from the server secret kept there (token-flash.ts). */
+  dataDir: string;
+}
+
+export async function accountRoutes(pages: FastifyInstance, opts: AccountRoutesOptions): Promise<void> {
+  const flash = new TokenFlash(loadTrackingKey(opts.dataDir));
 
   pages.get('/account', async (req: FastifyRequest, reply: FastifyReply) => {
     const account = accountOf(req, q(req).account);
     const { q: search, listId, status, after, created } = q(req);
-    // After a creation: the token once (this session, this process), else only the note that it is gone.
+    // After a creation: the token once (this session, any process), else only the note that it is gone.
     const id = created && /^\d{1,15}$/.test(created) ? Number(created) : undefined;
     const newToken: NewTokenShown | undefined =
-      id === undefined ? undefined : (flash.take(s(req).token, id) ?? { id });
+      id === undefined ? undefined : (flash.take(req, reply, s(req).token, id) ?? { id });
     const rq = { q: search, listId, status, after };
     const r = await accountPage(s(req).api, account, rq, s(req).who.kind === 'admin', q(req).done, newToken);
     const title = account ? `Account ${account}` : 'Accounts';
@@ -47,7 +53,7 @@ export async function accountRoutes(pages: FastifyInstance): Promise<void> {
       `/api/v1/accounts/${enc(accountId)}/tokens`,
       { name: (form(req).name ?? '').trim() },
     );
-    flash.put(s(req).token, { id: r.id, name: r.name, token: r.token });
+    flash.put(req, reply, s(req).token, { id: r.id, name: r.name, token: r.token });
     const done = `Created API token "${r.name}".`;
     return reply.redirect(`/account${qs({ account: accountId, done, created: r.id })}`, 303);
   });

@@ -9,7 +9,8 @@
  * - `uploads.routes.ts` the upload, dry-run and events-file endpoints those forms send to (fetch, JSON answers);
  * - `manage.page.ts` instance editor (validate / save), export run result, SFTP users and keys;
  * - `account.page.ts` accounts, lists, groups, fields, recipients search, audit log;
- * - `tokens.page.ts` the account's API tokens (list, revoke, create; a new one shown once: `token-flash.ts`);
+ * - `tokens.page.ts` the account's API tokens (list, revoke, create; a new one shown once through a sealed
+ *   cookie: `token-flash.ts`);
  * - `charts.ts`    inline SVG bar charts (rows imported per day, opens and clicks, SMS outcomes), message summary;
  * - `assets/`      dashboard.css, dashboard.js.
  * Routes: this file (assets, sign-in, the session hook, error pages) registers one file per page group:
@@ -191,7 +192,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     pages.addHook('preHandler', requireSession);
     await pages.register(readingPagesRoutes, opts);
     await pages.register(manageRoutes);
-    await pages.register(accountRoutes);
+    await pages.register(accountRoutes, { dataDir: opts.dataDir });
     // File uploads into the space and events files (fetch from dashboard.js; JSON answers).
     await pages.register(uploadRoutes, { tokenOf: (req) => req.dashboard!.token });
   });

@@ -12,14 +12,22 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export const SESSION_COOKIE = 'ds_token';
 
 export function tokenFromCookie(req: FastifyRequest): string | undefined {
+  return readCookie(req, SESSION_COOKIE);
+}
+
+/** One cookie of the request, decoded; undefined when absent or empty (a malformed escape reads as absent). */
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
     if (i < 0) continue;
-    if (part.slice(0, i).trim() === SESSION_COOKIE) {
-      const v = decodeURIComponent(part.slice(i + 1).trim());
-      return v || undefined;
+    if (part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim()) || undefined;
+      } catch {
+        return undefined;
+      }
     }
   }
   return undefined;

@@ -101,19 +101,26 @@ export async function openCliWorkspace(
 
 export interface Served {
   child: ChildProcess;
+  /** 0 when the process runs no http role. */
   httpPort: number;
+  /** 0 when the process runs no sftp role. */
   sftpPort: number;
   stderr: () => string;
   stdout: () => string;
 }
 
 /**
- * Start `datasync serve` in `cwd` on free loopback ports; resolves once it logged "datasync ready" with both
- * ports, and on a `firstStart` also once it printed the demo credentials (they go to stderr, another pipe than
- * the logs, so that block may come after the ready line).
+ * Start `datasync serve` in `cwd` on free loopback ports; resolves once it logged "datasync ready" (with the
+ * ports of its roles), and on a `firstStart` also once it printed the demo credentials (they go to stderr,
+ * another pipe than the logs, so that block may come after the ready line). `roles`: `--roles` (default: all).
  */
-export function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = false): Promise<Served> {
-  const child = cliProcess(['serve'], {
+export function startServe(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  firstStart = false,
+  roles?: string[],
+): Promise<Served> {
+  const child = cliProcess(roles ? ['serve', '--roles', roles.join(',')] : ['serve'], {
     cwd,
     env: {
       DATASYNC_HTTP__PORT: '0',
@@ -126,10 +133,16 @@ export function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = fal
   let err = '';
   let out = '';
   return new Promise((resolve, reject) => {
-    const ports: { http?: number; sftp?: number } = {};
+    const ports: { ready?: boolean; http?: number; sftp?: number } = {};
     const check = () => {
-      if (ports.http && ports.sftp && (!firstStart || err.includes('Keep them now')))
-        resolve({ child, httpPort: ports.http, sftpPort: ports.sftp, stderr: () => err, stdout: () => out });
+      if (ports.ready && (!firstStart || err.includes('Keep them now')))
+        resolve({
+          child,
+          httpPort: ports.http ?? 0,
+          sftpPort: ports.sftp ?? 0,
+          stderr: () => err,
+          stdout: () => out,
+        });
     };
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -141,7 +154,8 @@ export function startServe(cwd: string, env: NodeJS.ProcessEnv, firstStart = fal
         if (!line.startsWith('{')) continue;
         try {
           const j = JSON.parse(line) as { msg?: string; httpPort?: number; sftpPort?: number };
-          if (j.msg === 'datasync ready') Object.assign(ports, { http: j.httpPort, sftp: j.sftpPort });
+          if (j.msg === 'datasync ready')
+            Object.assign(ports, { ready: true, http: j.httpPort, sftp: j.sftpPort });
         } catch {
           /* a partial line */
         }

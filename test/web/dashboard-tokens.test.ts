@@ -1,11 +1,12 @@
 /**
  * The Account page's API tokens over app.inject on both dialects: creation is POST/redirect/GET (the secret
- * is shown once, to the session that made it, and in no URL; a reload neither shows it again nor creates a
- * second token), the list with revoke buttons that ask first, revoking (the token is refused at once; an
+ * is shown once, to the session that made it, sealed in a cookie the showing page clears, and in no URL; a
+ * reload neither shows it again nor creates a second token), the list with revoke buttons that ask first, revoking (the token is refused at once; an
  * account session may revoke only itself, which signs it out) and cross-account refusal.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiTokenRecord, listApiTokens } from '../../src/http/index.js';
+import { FLASH_COOKIE } from '../../src/web/token-flash.js';
 import { DIALECTS } from '../helpers/store.js';
 import { startAdmin, type AdminHarness } from './admin-harness.js';
 
@@ -34,23 +35,34 @@ describe.each(DIALECTS)('dashboard API tokens (%s)', (dialect) => {
     expect(location).toBe(
       `/account?account=acme&done=${encodeURIComponent('Created API token "crm-sync".').replace(/%20/g, '+')}&created=${made.id}`,
     );
+    // The token travels sealed in a short-lived HttpOnly cookie for the redirect's page only.
+    const set = String(post.headers['set-cookie']);
+    expect(set).toMatch(
+      new RegExp(`^${FLASH_COOKIE}=[A-Za-z0-9_-]+; Max-Age=300; Path=/account; HttpOnly; SameSite=Strict$`),
+    );
+    const flash = set.split(';')[0]!;
 
-    // Another session following the same URL gets no secret.
+    // Another session, even with that cookie, gets no secret (the seal is bound to the session).
     const acme = await signIn(h.acmeToken);
-    const stranger = await page(location, acme);
+    const stranger = await page(location, `${acme}; ${flash}`);
     expect(newTokenOf(stranger.body)).toBeUndefined();
     expect(stranger.body).toContain('id="new-token-gone"');
 
-    const shown = await page(location, admin);
+    const shown = await page(location, `${admin}; ${flash}`);
     expect(shown.statusCode).toBe(200);
     expect(shown.headers['cache-control']).toBe('no-store');
     const token = newTokenOf(shown.body)!;
     expect(token).toMatch(/^ds_acc_/);
     expect(location).not.toContain(token);
+    expect(flash).not.toContain(token);
     expect(shown.body).toContain('Created API token &quot;crm-sync&quot;.');
     expect((await apiAs(token)).statusCode).toBe(200);
+    // Read once: the page that shows it clears the cookie.
+    expect(String(shown.headers['set-cookie'])).toBe(
+      `${FLASH_COOKIE}=; Max-Age=0; Path=/account; HttpOnly; SameSite=Strict`,
+    );
 
-    // The reload: the same GET, no secret, no second token.
+    // The reload: the same GET (the browser no longer has the cookie), no secret, no second token.
     const reload = await page(location, admin);
     expect(newTokenOf(reload.body)).toBeUndefined();
     expect(reload.body).not.toContain(token);
