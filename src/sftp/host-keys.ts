@@ -10,9 +10,26 @@ import ssh2 from 'ssh2';
 const { utils } = ssh2;
 
 const KEYS = [
-  { file: 'ssh_host_ed25519_key', generate: () => utils.generateKeyPairSync('ed25519') },
-  { file: 'ssh_host_rsa_key', generate: () => utils.generateKeyPairSync('rsa', { bits: 3072 }) },
-];
+  { file: 'ssh_host_ed25519_key', type: 'ed25519' },
+  { file: 'ssh_host_rsa_key', type: 'rsa' },
+] as const;
+
+/**
+ * A new host key pair that ssh2 itself can read back. ssh2's generator strips every leading zero byte of an
+ * ed25519 public key, so about one key in 256 comes out malformed (mscdex/ssh2#1390, #1513) and `parseKey`
+ * refuses it; written to disk, such a key would stop every later start. Pairs are checked and drawn again.
+ */
+export function generateHostKey(type: 'ed25519' | 'rsa'): { private: string; public: string } {
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair =
+      type === 'rsa'
+        ? utils.generateKeyPairSync('rsa', { bits: 3072 })
+        : utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
+  }
+  throw new Error(`could not generate a readable ${type} host key`);
+}
 
 async function readIfExists(p: string): Promise<Buffer | undefined> {
   try {
@@ -32,7 +49,7 @@ export async function loadOrCreateHostKeys(dataDir: string): Promise<Buffer[]> {
     const file = path.join(dir, k.file);
     let key = await readIfExists(file);
     if (!key) {
-      const pair = k.generate();
+      const pair = generateHostKey(k.type);
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
       await fs.writeFile(tmp, pair.private, { mode: 0o600 });
       // link(2) fails if another process created the key meanwhile: then its key wins and ours is dropped, so
@@ -47,7 +64,11 @@ export async function loadOrCreateHostKeys(dataDir: string): Promise<Buffer[]> {
       key = await fs.readFile(file);
     }
     const parsed = utils.parseKey(key);
-    if (parsed instanceof Error) throw new Error(`host key ${file} cannot be read: ${parsed.message}`);
+    if (parsed instanceof Error)
+      throw new Error(
+        `host key ${file} cannot be read: ${parsed.message}. Restore it from a backup, or delete it (and its ` +
+          `.pub) to generate a new one: clients will then see a changed host key`,
+      );
     const pub = Array.isArray(parsed) ? parsed[0] : parsed;
     if (pub && !(await readIfExists(`${file}.pub`))) {
       // Written from the key that won, for operators who publish the fingerprint to customers.
