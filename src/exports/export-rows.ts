@@ -208,6 +208,11 @@ export interface SourceOptions {
   copy?: boolean;
 }
 
+/** Whether an export applies §3.4.2's latest-action rule (and so reads the superseded marks). */
+export function usesLatestAction(inst: Pick<ExportInstance, 'type'>): boolean {
+  return inst.type === 'statistics' || inst.type === 'unsubscribers+statistics';
+}
+
 /** The store query of an event export: which events of which window, and the columns read. */
 export function eventPageQuery(
   inst: ExportInstance,
@@ -225,7 +230,7 @@ export function eventPageQuery(
     columns,
     fieldIds,
     requireKey: inst.channel === 'sms' ? 'mobile' : 'email',
-    latestOnly: inst.type === 'statistics' || inst.type === 'unsubscribers+statistics',
+    latestOnly: usesLatestAction(inst),
   };
 }
 

@@ -42,7 +42,7 @@ import {
 } from './export-destination.js';
 import { parseExportInstance, type ExportInstance } from './export-instance.js';
 import { disambiguated, exportFileNames, temporaryName } from './export-naming.js';
-import { rowSource, type SourceOptions } from './export-rows.js';
+import { rowSource, usesLatestAction, type SourceOptions } from './export-rows.js';
 import { resolveWindow, type ExportWindow, type WindowOverride } from './export-window.js';
 
 export interface RunExportOptions {
@@ -154,7 +154,7 @@ async function runLocked(
     // The latest-action rule reads superseded marks: bring them up to the window's end first (usually a
     // minute of events: a worker keeps them marked, superseded-marks.ts). Never past now: events not yet
     // recorded would be skipped by later passes.
-    if (inst.type === 'statistics' || inst.type === 'unsubscribers+statistics') {
+    if (usesLatestAction(inst)) {
       const now = started.toISOString();
       await markSupersededEvents(db, inst.accountId, win.to < now ? win.to : now);
     }

@@ -17,7 +17,7 @@ import type { Db } from './accounts.js';
 import type { Channel, Database, EventKind } from './tables.js';
 
 /** Whether the store behind `db` is PostgreSQL. */
-function isPostgres(db: Db): boolean {
+export function isPostgres(db: Db): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

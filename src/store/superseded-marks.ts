@@ -26,8 +26,9 @@
  * pass moves the horizon past its `recorded_at`. One committed later is never marked and never marks others
  * (its file may then carry one row that a superseder would have hidden): never a lost row.
  */
-import { sql, PostgresAdapter, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from './accounts.js';
+import { isPostgres } from './exports-rows.repository.js';
 import type { Database } from './tables.js';
 
 /** The kinds that supersede and are superseded. */
@@ -50,7 +51,7 @@ export interface MarkPassResult {
 export async function markSupersededEvents(db: Db, accountId: string, to: string): Promise<MarkPassResult> {
   if (!db.isTransaction)
     return (db as Kysely<Database>).transaction().execute((trx) => markSupersededEvents(trx, accountId, to));
-  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const pg = isPostgres(db);
   const now = new Date().toISOString();
   await db
     .insertInto('event_mark_horizons')
@@ -114,6 +115,7 @@ export async function accountsWithStatisticsExports(db: Db): Promise<string[]> {
     .where('kind', '=', 'export')
     .where('enabled', '=', 1)
     .execute();
+  // The same test as exports/export-rows.ts `usesLatestAction` (the store does not import capabilities).
   const accounts = new Set<string>();
   for (const r of rows) {
     const type = (JSON.parse(r.definition_json) as { type?: string }).type;
